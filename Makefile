@@ -1,0 +1,42 @@
+# clipfleet — `make run` starts the daemon on embedded defaults, `make test` runs the whole suite.
+# Both install what they need first (apt packages, the ONNX Runtime library).
+SHELL := /bin/bash
+GO ?= go
+ORT_LIB := $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
+export CLIPFLEET_ORT_LIB ?= $(ORT_LIB)
+export CGO_ENABLED := 1
+
+.PHONY: run test deps deps-test deps-model build vet bench fuzz model clean
+
+deps:
+	./scripts/install-deps.sh
+
+deps-test:
+	./scripts/install-deps.sh --test
+
+deps-model:
+	./scripts/install-deps.sh --model
+
+build: deps
+	$(GO) build -o bin/edge ./cmd/edge
+
+run: build
+	./bin/edge run --config configs/embedded.yaml
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite: vet, race-enabled tests with every external dependency
+# required (a missing one fails instead of skipping).
+test: deps-test
+	$(GO) vet ./...
+	CLIPFLEET_REQUIRE_ALL=1 $(GO) test -race -count=1 -timeout 30m ./...
+	# gocv Mat leak check: needs gocv rebuilt with its matprofile tag.
+	CLIPFLEET_REQUIRE_ALL=1 $(GO) test -race -tags matprofile -count=1 -run MatProfile ./capture/cv/
+
+bench: build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	./bin/edge bench --config configs/embedded.yaml
+
+clean:
+	rm -rf bin

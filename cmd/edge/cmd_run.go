@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clipfleet/clipfleet/daemon"
+	"github.com/clipfleet/clipfleet/internal/yamlstrict"
+)
+
+func init() {
+	register(command{name: "run", summary: "run the daemon: capture → CLIP → events, metrics and debug API", run: runDaemon})
+}
+
+func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
+	fs := flag.NewFlagSet("edge run", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	var cf configFlags
+	cf.register(fs)
+	maxFrames := fs.Uint64("max-frames", 0, "stop after N frames (0: run until SIGINT/SIGTERM)")
+	listen := fs.String("listen", "", "metrics and debug API address, loopback only (overrides http.listen; \"off\" disables)")
+	printCfg := fs.Bool("print-config", false, "print the effective config as JSON and exit")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var extra []yamlstrict.Override
+	if *maxFrames > 0 {
+		extra = append(extra, yamlstrict.Override{Path: "pipeline.max_frames", Value: strconv.FormatUint(*maxFrames, 10), From: "--max-frames"})
+	}
+	if *listen == "off" {
+		extra = append(extra, yamlstrict.Override{Path: "http.listen", Value: `""`, From: "--listen"})
+	} else if *listen != "" {
+		extra = append(extra, yamlstrict.Override{Path: "http.listen", Value: strconv.Quote(*listen), From: "--listen"})
+	}
+	cfg, err := cf.load(env, extra...)
+	if err != nil {
+		fmt.Fprintln(env.stderr, "edge run:", err)
+		return 2
+	}
+	if *printCfg {
+		writeIndentedJSON(env.stdout, cfg)
+		return 0
+	}
+	log := newLogger(env.stderr, cfg.Log)
+
+	p, err := openParts(ctx, cfg, log)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return 1
+	}
+	defer p.close()
+
+	sink, closeSink, err := eventSink(env.stdout, cfg.Pipeline)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return 1
+	}
+	defer closeSink()
+
+	d, err := daemon.New(daemon.Options{
+		Frames:      p.grabber,
+		Encoder:     p.enc,
+		Log:         log,
+		SourceName:  p.src.Name(),
+		SourceStats: p.grabber.Stats,
+		OnEvent:     sink,
+		MaxFrames:   cfg.Pipeline.MaxFrames,
+	})
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return 1
+	}
+
+	var srv *http.Server
+	if cfg.HTTP.Listen != "" {
+		ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			log.Error("startup failed", "err", fmt.Errorf("http.listen: %w", err))
+			return 1
+		}
+		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		log.Info("debug API listening", "addr", "http://"+ln.Addr().String(), "endpoints", "/metrics /healthz /api/v1/status /api/v1/events /api/v1/frame.jpg")
+	}
+
+	runErr := d.Run(ctx)
+	if srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(sctx)
+		cancel()
+	}
+	st := d.Status()
+	log.Info("stopped", "frames", st.Processed, "dropped", st.Capture.Dropped, "reconnects", st.Capture.Reconnects, "reason", stopReason(ctx, runErr))
+	if runErr != nil && !errors.Is(runErr, daemon.ErrStopped) {
+		log.Error("pipeline failed", "err", runErr)
+		return 1
+	}
+	return 0
+}
+
+func stopReason(ctx context.Context, err error) string {
+	switch {
+	case errors.Is(err, daemon.ErrStopped):
+		return "max frames reached"
+	case ctx.Err() != nil:
+		return "signal"
+	case err == nil:
+		return "source ended"
+	}
+	return err.Error()
+}
+
+// eventSink returns the per-frame event writer the config asks for.
+func eventSink(stdout io.Writer, pc daemon.PipelineConfig) (func(daemon.Event), func(), error) {
+	var w io.Writer
+	closeFn := func() {}
+	switch pc.Events {
+	case "none":
+		return nil, closeFn, nil
+	case "stdout":
+		w = stdout
+	default:
+		f, err := os.OpenFile(pc.Events, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("pipeline.events: %w", err)
+		}
+		w = f
+		closeFn = func() { _ = f.Close() }
+	}
+	var mu sync.Mutex
+	if pc.EventFormat == "text" {
+		return func(e daemon.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintln(w, formatEventText(e))
+		}, closeFn, nil
+	}
+	enc := json.NewEncoder(w)
+	return func(e daemon.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = enc.Encode(e)
+	}, closeFn, nil
+}
+
+func formatEventText(e daemon.Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "frame %6d  norm %.3f  encode %6.2f ms  latency %6.2f ms  dropped %d", e.FrameSeq, e.Norm, e.EncodeMs, e.LatencyMs, e.Dropped)
+	for i, l := range e.Labels {
+		if i == 0 {
+			b.WriteString("  sees:")
+		}
+		fmt.Fprintf(&b, " %s %.0f%%", l.Name, 100*l.Prob)
+	}
+	return b.String()
+}
+
+func writeIndentedJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,104 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/capture"
+)
+
+// Config is the whole edge daemon configuration: one section per package,
+// each validated by its own package.
+type Config struct {
+	Log      LogConfig      `yaml:"log"`
+	Capture  capture.Config `yaml:"capture"`
+	Accel    accel.Config   `yaml:"accel"`
+	Pipeline PipelineConfig `yaml:"pipeline"`
+	HTTP     HTTPConfig     `yaml:"http"`
+}
+
+// LogConfig selects the slog handler.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug | info | warn | error
+	Format string `yaml:"format"` // text | json
+}
+
+// PipelineConfig tunes the frame loop and where events go.
+type PipelineConfig struct {
+	MaxFrames uint64 `yaml:"max_frames"` // stop after N frames; 0 = run until stopped
+	// Events is where per-frame events go: "stdout", "none", or a file path
+	// (JSON lines, appended).
+	Events      string `yaml:"events"`
+	EventFormat string `yaml:"event_format"` // json | text (text is for people watching `make run`)
+	TopK        int    `yaml:"top_k"`        // labels per event once a label set is loaded
+}
+
+// DefaultConfig runs out of the box on any machine: the synthetic camera,
+// the committed test model on ONNX Runtime's CPU provider, and the debug API
+// on localhost. A robot sets capture.source to camera, gstreamer or url.
+func DefaultConfig() Config {
+	c := Config{
+		Log:      LogConfig{Level: "info", Format: "text"},
+		Capture:  capture.DefaultConfig(),
+		Accel:    accel.DefaultConfig(),
+		Pipeline: PipelineConfig{Events: "stdout", EventFormat: "json", TopK: 3},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:9310"},
+	}
+	c.Capture.Source = capture.KindSynthetic
+	c.Capture.FPS = 15
+	c.Capture.StallTimeout = 5 * time.Second
+	return c
+}
+
+// ErrInvalidConfig is wrapped by Validate errors of the daemon's own sections.
+var ErrInvalidConfig = errors.New("invalid config")
+
+// Validate checks every section without side effects (no device is opened,
+// no port bound, no file written).
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := ParseLevel(c.Log.Level); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("%w: log.format: %q (want text or json)", ErrInvalidConfig, c.Log.Format))
+	}
+	if err := c.Capture.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("capture: %w", err))
+	}
+	if err := c.Accel.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("accel: %w", err))
+	}
+	if c.Pipeline.Events == "" {
+		errs = append(errs, fmt.Errorf("%w: pipeline.events: empty (want stdout, none or a file path)", ErrInvalidConfig))
+	}
+	if c.Pipeline.EventFormat != "json" && c.Pipeline.EventFormat != "text" {
+		errs = append(errs, fmt.Errorf("%w: pipeline.event_format: %q (want json or text)", ErrInvalidConfig, c.Pipeline.EventFormat))
+	}
+	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
+		errs = append(errs, fmt.Errorf("%w: pipeline.top_k: %d outside [1,100]", ErrInvalidConfig, c.Pipeline.TopK))
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// ParseLevel maps a log.level value to a slog level.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%w: log.level: %q (want debug, info, warn or error)", ErrInvalidConfig, s)
+}

@@ -1,0 +1,251 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/capture"
+	"github.com/clipfleet/clipfleet/preprocess"
+)
+
+// Frames is what the pipeline needs from capture: the newest frame after the
+// one it last took (capture's latest-frame grabber satisfies it).
+type Frames interface {
+	Next(ctx context.Context, dst *capture.Frame) error
+}
+
+// Options assemble a daemon from parts built elsewhere (cmd/edge builds them
+// from the config; tests pass fakes).
+type Options struct {
+	Frames  Frames
+	Encoder accel.Encoder
+	Log     *slog.Logger
+	// SourceName and SourceStats describe the capture side for status and metrics.
+	SourceName  string
+	SourceStats func() capture.Stats
+	// Classify, if set, turns an embedding into scored labels for the event.
+	Classify func(emb []float32) []Label
+	// OnEvent receives every event in order; it runs on the encode stage, so
+	// it must be quick (the JSON-lines sink is).
+	OnEvent func(Event)
+	// MaxFrames stops the pipeline after that many events (0: run until
+	// cancelled or the source ends).
+	MaxFrames uint64
+}
+
+// ErrStopped is returned by Run when it stopped because MaxFrames was reached.
+var ErrStopped = errors.New("daemon: max frames reached")
+
+// slot carries one frame through the pipeline; slots cycle between the
+// capture stage, the encode stage and the debug snapshot, so the steady
+// state allocates nothing.
+type slot struct {
+	frame     capture.Frame
+	tensor    preprocess.Tensor
+	emb       []float32
+	preprocMs float64
+}
+
+// Daemon runs the capture → preprocess → encode → event pipeline.
+type Daemon struct {
+	opts    Options
+	log     *slog.Logger
+	info    accel.ModelInfo
+	metrics *metrics
+	ring    eventRing
+	pre     *preprocess.Preprocessor
+	started time.Time
+
+	processed atomic.Uint64
+
+	shownMu sync.Mutex
+	shown   *slot // last encoded frame, for /api/v1/frame.jpg
+}
+
+// New checks the options and prepares metrics; it starts nothing.
+func New(o Options) (*Daemon, error) {
+	if o.Frames == nil || o.Encoder == nil {
+		return nil, errors.New("daemon: Frames and Encoder are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.SourceStats == nil {
+		o.SourceStats = func() capture.Stats { return capture.Stats{} }
+	}
+	d := &Daemon{opts: o, log: o.Log, info: o.Encoder.Info()}
+	pre, err := preprocess.NewPreprocessor(d.info.Image)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: model %s: %w", d.info.ID, err)
+	}
+	d.pre = pre
+	d.metrics = newMetrics(func() (uint64, uint64) {
+		s := o.SourceStats()
+		return s.Dropped, s.Reconnects
+	})
+	d.metrics.modelInfo.WithLabelValues(d.info.ID, d.info.Backend, fmt.Sprint(d.info.EmbeddingDim)).Set(1)
+	return d, nil
+}
+
+// Run processes frames until ctx is cancelled (returns nil), the source ends
+// (nil), MaxFrames is reached (ErrStopped) or a stage fails.
+func (d *Daemon) Run(ctx context.Context) error {
+	d.started = time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	const slots = 3 // one being filled, one being encoded, one shown
+	free := make(chan *slot, slots)
+	for i := 0; i < slots; i++ {
+		free <- &slot{emb: make([]float32, d.info.EmbeddingDim)}
+	}
+	ready := make(chan *slot, 1)
+	errc := make(chan error, 1)
+
+	go func() { errc <- d.captureStage(ctx, free, ready) }()
+	encErr := d.encodeStage(ctx, free, ready)
+	cancel()
+	capErr := <-errc
+
+	switch {
+	case encErr != nil && !errors.Is(encErr, context.Canceled):
+		return encErr
+	case capErr != nil && !errors.Is(capErr, context.Canceled) && !errors.Is(capErr, capture.ErrEndOfStream):
+		return capErr
+	case errors.Is(encErr, ErrStopped):
+		return ErrStopped
+	}
+	return nil
+}
+
+// captureStage takes the newest frame and preprocesses it while the encode
+// stage is busy with the previous one.
+func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan<- *slot) error {
+	defer close(ready)
+	for {
+		var s *slot
+		select {
+		case s = <-free:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if err := d.opts.Frames.Next(ctx, &s.frame); err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, capture.ErrEndOfStream) {
+				d.metrics.errors.WithLabelValues("capture").Inc()
+				return fmt.Errorf("daemon: capture: %w", err)
+			}
+			return err
+		}
+		t0 := time.Now()
+		if err := d.pre.Image(&s.tensor, s.frame.RGB, s.frame.Width, s.frame.Height); err != nil {
+			d.metrics.errors.WithLabelValues("preprocess").Inc()
+			return fmt.Errorf("daemon: preprocess frame %d: %w", s.frame.Seq, err)
+		}
+		s.preprocMs = msSince(t0)
+		d.metrics.preprocess.Observe(s.preprocMs / 1e3)
+		select {
+		case ready <- s:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (d *Daemon) encodeStage(ctx context.Context, free chan<- *slot, ready <-chan *slot) error {
+	for s := range ready {
+		t0 := time.Now()
+		if err := d.opts.Encoder.EncodeImage(ctx, &s.tensor, s.emb); err != nil {
+			d.metrics.errors.WithLabelValues("encode").Inc()
+			return fmt.Errorf("daemon: encode frame %d: %w", s.frame.Seq, err)
+		}
+		now := time.Now()
+		ev := Event{
+			FrameSeq:   s.frame.Seq,
+			CapturedAt: s.frame.Time,
+			EmittedAt:  now,
+			Norm:       l2(s.emb),
+			PreprocMs:  s.preprocMs,
+			EncodeMs:   float64(now.Sub(t0).Microseconds()) / 1e3,
+			LatencyMs:  float64(now.Sub(s.frame.Time).Microseconds()) / 1e3,
+			Dropped:    d.opts.SourceStats().Dropped,
+			Embedding:  s.emb,
+		}
+		if d.opts.Classify != nil {
+			ev.Labels = d.opts.Classify(s.emb)
+		}
+		d.metrics.frames.Inc()
+		d.metrics.encode.Observe(ev.EncodeMs / 1e3)
+		d.metrics.latency.Observe(ev.LatencyMs / 1e3)
+		d.metrics.norm.Set(float64(ev.Norm))
+		if d.opts.OnEvent != nil {
+			d.opts.OnEvent(ev)
+		}
+		d.ring.add(ev)
+
+		d.shownMu.Lock()
+		prev := d.shown
+		d.shown = s
+		d.shownMu.Unlock()
+		if prev != nil {
+			free <- prev
+		}
+		if n := d.processed.Add(1); d.opts.MaxFrames > 0 && n >= d.opts.MaxFrames {
+			return ErrStopped
+		}
+	}
+	return ctx.Err()
+}
+
+// snapshot copies the last encoded frame.
+func (d *Daemon) snapshot() (image.Image, bool) {
+	d.shownMu.Lock()
+	defer d.shownMu.Unlock()
+	if d.shown == nil {
+		return nil, false
+	}
+	f := &d.shown.frame
+	return rgbToImage(f.RGB, f.Width, f.Height), true
+}
+
+// Status is the debug API's view of the daemon.
+type Status struct {
+	Model     accel.ModelInfo `json:"model"`
+	Source    string          `json:"source"`
+	Capture   capture.Stats   `json:"capture"`
+	Processed uint64          `json:"frames_processed"`
+	Uptime    string          `json:"uptime"`
+	Last      *Event          `json:"last_event,omitempty"`
+}
+
+// Status reports what the daemon is doing now.
+func (d *Daemon) Status() Status {
+	st := Status{
+		Model:     d.info,
+		Source:    d.opts.SourceName,
+		Capture:   d.opts.SourceStats(),
+		Processed: d.processed.Load(),
+		Uptime:    time.Since(d.started).Round(time.Millisecond).String(),
+	}
+	if e, ok := d.ring.last(); ok {
+		st.Last = &e
+	}
+	return st
+}
+
+func l2(v []float32) float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	return float32(math.Sqrt(s))
+}
+
+func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1e3 }
