@@ -21,7 +21,7 @@ build: deps
 	$(GO) build -o bin/edge ./cmd/edge
 
 run: build
-	./bin/edge run --config configs/embedded.yaml
+	./bin/edge run --set pipeline.event_format=text
 
 vet:
 	$(GO) vet ./...
@@ -36,7 +36,7 @@ test: deps-test
 
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	./bin/edge bench --config configs/embedded.yaml
+	./bin/edge bench
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 
 	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/capture"
+	"github.com/clipfleet/clipfleet/labels"
 )
 
 // Config is the whole edge daemon configuration: one section per package,
@@ -18,6 +19,7 @@ type Config struct {
 	Capture  capture.Config `yaml:"capture"`
 	Accel    accel.Config   `yaml:"accel"`
 	Pipeline PipelineConfig `yaml:"pipeline"`
+	Labels   labels.Config  `yaml:"labels"`
 	HTTP     HTTPConfig     `yaml:"http"`
 }
 
@@ -35,6 +37,10 @@ type PipelineConfig struct {
 	Events      string `yaml:"events"`
 	EventFormat string `yaml:"event_format"` // json | text (text is for people watching `make run`)
 	TopK        int    `yaml:"top_k"`        // labels per event once a label set is loaded
+	// Capture is "just_in_time" (take the newest frame when the encoder is
+	// about to need it: lowest latency) or "eager" (take it as soon as the
+	// previous frame is handed over).
+	Capture string `yaml:"capture"`
 }
 
 // DefaultConfig runs out of the box on any machine: the synthetic camera,
@@ -45,7 +51,8 @@ func DefaultConfig() Config {
 		Log:      LogConfig{Level: "info", Format: "text"},
 		Capture:  capture.DefaultConfig(),
 		Accel:    accel.DefaultConfig(),
-		Pipeline: PipelineConfig{Events: "stdout", EventFormat: "json", TopK: 3},
+		Pipeline: PipelineConfig{Events: "stdout", EventFormat: "json", TopK: 3, Capture: "just_in_time"},
+		Labels:   labels.DefaultConfig(),
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:9310"},
 	}
 	c.Capture.Source = capture.KindSynthetic
@@ -79,8 +86,14 @@ func (c Config) Validate() error {
 	if c.Pipeline.EventFormat != "json" && c.Pipeline.EventFormat != "text" {
 		errs = append(errs, fmt.Errorf("%w: pipeline.event_format: %q (want json or text)", ErrInvalidConfig, c.Pipeline.EventFormat))
 	}
+	if c.Pipeline.Capture != "just_in_time" && c.Pipeline.Capture != "eager" {
+		errs = append(errs, fmt.Errorf("%w: pipeline.capture: %q (want just_in_time or eager)", ErrInvalidConfig, c.Pipeline.Capture))
+	}
 	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
 		errs = append(errs, fmt.Errorf("%w: pipeline.top_k: %d outside [1,100]", ErrInvalidConfig, c.Pipeline.TopK))
+	}
+	if err := c.Labels.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.HTTP.Validate(); err != nil {
 		errs = append(errs, err)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/clipfleet/clipfleet/labels"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -29,8 +31,10 @@ func TestConfigValidate(t *testing.T) {
 		{"events", func(c *Config) { c.Pipeline.Events = "" }, "pipeline.events", ErrInvalidConfig},
 		{"event format", func(c *Config) { c.Pipeline.EventFormat = "csv" }, "pipeline.event_format", ErrInvalidConfig},
 		{"top k", func(c *Config) { c.Pipeline.TopK = 0 }, "pipeline.top_k", ErrInvalidConfig},
+		{"capture mode", func(c *Config) { c.Pipeline.Capture = "lazy" }, "pipeline.capture", ErrInvalidConfig},
 		{"capture section", func(c *Config) { c.Capture.Source = "webcam" }, "capture", nil},
 		{"accel section", func(c *Config) { c.Accel.Backend = "" }, "accel", nil},
+		{"labels section", func(c *Config) { c.Labels.Templates = []string{"no placeholder"} }, "labels: templates[0]", labels.ErrInvalidConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,6 +39,11 @@ type Options struct {
 	// MaxFrames stops the pipeline after that many events (0: run until
 	// cancelled or the source ends).
 	MaxFrames uint64
+	// EagerCapture takes the next frame as soon as the previous one is
+	// handed to the encoder instead of just in time: marginally more robust
+	// throughput when encode times vary a lot, at up to one extra encode of
+	// latency.
+	EagerCapture bool
 }
 
 // ErrStopped is returned by Run when it stopped because MaxFrames was reached.
@@ -65,6 +70,8 @@ type Daemon struct {
 	started time.Time
 
 	processed atomic.Uint64
+	// Smoothed stage costs in nanoseconds, for just-in-time capture.
+	encodeNs, preprocNs ewma
 
 	shownMu sync.Mutex
 	shown   *slot // last encoded frame, for /api/v1/frame.jpg
@@ -107,7 +114,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for i := 0; i < slots; i++ {
 		free <- &slot{emb: make([]float32, d.info.EmbeddingDim)}
 	}
-	ready := make(chan *slot, 1)
+	// Unbuffered: a preprocessed frame is handed over only when the encoder
+	// is ready for it, so it never waits behind another frame.
+	ready := make(chan *slot)
 	errc := make(chan error, 1)
 
 	go func() { errc <- d.captureStage(ctx, free, ready) }()
@@ -127,15 +136,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 }
 
 // captureStage takes the newest frame and preprocesses it while the encode
-// stage is busy with the previous one.
+// stage is busy with the previous one. It takes the frame just in time: a
+// frame grabbed right after the previous hand-over would wait a whole
+// encode before its turn, doubling latency on a slow encoder; instead the
+// stage sleeps until the encoder is expected to need the next frame in
+// about one preprocessing time.
 func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan<- *slot) error {
 	defer close(ready)
+	var handedOver time.Time
 	for {
 		var s *slot
 		select {
 		case s = <-free:
 		case <-ctx.Done():
 			return ctx.Err()
+		}
+		if wait := d.captureLead(handedOver); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
 		if err := d.opts.Frames.Next(ctx, &s.frame); err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, capture.ErrEndOfStream) {
@@ -149,14 +170,34 @@ func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan
 			d.metrics.errors.WithLabelValues("preprocess").Inc()
 			return fmt.Errorf("daemon: preprocess frame %d: %w", s.frame.Seq, err)
 		}
-		s.preprocMs = msSince(t0)
-		d.metrics.preprocess.Observe(s.preprocMs / 1e3)
+		el := time.Since(t0)
+		d.preprocNs.add(el)
+		s.preprocMs = float64(el.Microseconds()) / 1e3
+		d.metrics.preprocess.Observe(el.Seconds())
 		select {
 		case ready <- s:
+			handedOver = time.Now()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
+}
+
+// captureLead is how long to wait, after the last hand-over, before taking
+// the next frame: the expected encode time less twice the preprocessing
+// time and a 5% margin, so the next frame is ready slightly before the
+// encoder is, and the encoder never idles while latency stays near one
+// encode plus one preprocess. Zero until both costs have been measured.
+func (d *Daemon) captureLead(handedOver time.Time) time.Duration {
+	if handedOver.IsZero() || d.opts.EagerCapture {
+		return 0
+	}
+	enc, pre := d.encodeNs.get(), d.preprocNs.get()
+	if enc == 0 || pre == 0 {
+		return 0
+	}
+	lead := enc - 2*pre - enc/20
+	return lead - time.Since(handedOver)
 }
 
 func (d *Daemon) encodeStage(ctx context.Context, free chan<- *slot, ready <-chan *slot) error {
@@ -167,6 +208,7 @@ func (d *Daemon) encodeStage(ctx context.Context, free chan<- *slot, ready <-cha
 			return fmt.Errorf("daemon: encode frame %d: %w", s.frame.Seq, err)
 		}
 		now := time.Now()
+		d.encodeNs.add(now.Sub(t0))
 		ev := Event{
 			FrameSeq:   s.frame.Seq,
 			CapturedAt: s.frame.Time,
@@ -248,4 +290,17 @@ func l2(v []float32) float32 {
 	return float32(math.Sqrt(s))
 }
 
-func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1e3 }
+// ewma is an exponentially weighted moving average of durations, safe for
+// one writer and concurrent readers.
+type ewma struct{ v atomic.Int64 }
+
+func (e *ewma) add(d time.Duration) {
+	old := e.v.Load()
+	if old == 0 {
+		e.v.Store(int64(d))
+		return
+	}
+	e.v.Store(old + (int64(d)-old)/8)
+}
+
+func (e *ewma) get() time.Duration { return time.Duration(e.v.Load()) }

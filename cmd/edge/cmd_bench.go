@@ -135,7 +135,7 @@ func bench(ctx context.Context, cfg daemon.Config, log *slog.Logger, frames, war
 	)
 	d, err := daemon.New(daemon.Options{
 		Frames: p.grabber, Encoder: p.enc, SourceName: p.src.Name(), SourceStats: p.grabber.Stats,
-		MaxFrames: pipeCfg.Pipeline.MaxFrames,
+		MaxFrames: pipeCfg.Pipeline.MaxFrames, EagerCapture: pipeCfg.Pipeline.Capture == "eager",
 		OnEvent: func(e daemon.Event) {
 			n++
 			if n == warmup {

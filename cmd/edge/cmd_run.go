@@ -61,6 +61,16 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	defer p.close()
 
+	lm, err := openLabels(ctx, cfg, p.enc, env.lookupEnv, log)
+	if err != nil {
+		log.Error("startup failed", "err", err)
+		return 1
+	}
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() { lm.Watch(watchCtx); close(watchDone) }()
+	defer func() { stopWatch(); <-watchDone }()
+
 	sink, closeSink, err := eventSink(env.stdout, cfg.Pipeline)
 	if err != nil {
 		log.Error("startup failed", "err", err)
@@ -69,13 +79,15 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	defer closeSink()
 
 	d, err := daemon.New(daemon.Options{
-		Frames:      p.grabber,
-		Encoder:     p.enc,
-		Log:         log,
-		SourceName:  p.src.Name(),
-		SourceStats: p.grabber.Stats,
-		OnEvent:     sink,
-		MaxFrames:   cfg.Pipeline.MaxFrames,
+		Frames:       p.grabber,
+		Encoder:      p.enc,
+		Log:          log,
+		SourceName:   p.src.Name(),
+		SourceStats:  p.grabber.Stats,
+		Classify:     classifyFunc(lm.Classifier(), log),
+		OnEvent:      sink,
+		MaxFrames:    cfg.Pipeline.MaxFrames,
+		EagerCapture: cfg.Pipeline.Capture == "eager",
 	})
 	if err != nil {
 		log.Error("startup failed", "err", err)

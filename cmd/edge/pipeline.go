@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/daemon"
+	"github.com/clipfleet/clipfleet/labels"
 
 	// Backends and sources register themselves by name.
 	_ "github.com/clipfleet/clipfleet/accel/onnx"
@@ -61,4 +63,52 @@ func openParts(ctx context.Context, cfg daemon.Config, log *slog.Logger) (*parts
 	p.grabber = g
 	log.Info("capture started", "source", src.Name())
 	return p, nil
+}
+
+// openLabels builds the label set frames are classified against. Only a
+// misconfiguration (unreadable tokenizer or embeddings file, embeddings of
+// another model) stops the daemon: a broken label file is logged and the
+// daemon runs without labels until the watcher sees it fixed, because a
+// robot that cannot name things should still see.
+func openLabels(ctx context.Context, cfg daemon.Config, enc accel.Encoder, getenv func(string) string, log *slog.Logger) (*labels.Manager, error) {
+	m, err := labels.NewManager(cfg.Labels, labels.ManagerOptions{Encoder: enc, TopK: cfg.Pipeline.TopK, Log: log, Getenv: getenv})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := m.Reload(ctx); err != nil {
+		log.Error("labels not loaded; running without labels until the label file is fixed", "err", err)
+	}
+	return m, nil
+}
+
+// classifyFunc adapts a label classifier to daemon.Options.Classify. The
+// scoring reuses one buffer; the returned slice is new each frame because
+// events outlive the frame (event ring, sinks).
+func classifyFunc(c *labels.Classifier, log *slog.Logger) func([]float32) []daemon.Label {
+	var (
+		mu     sync.Mutex
+		buf    = make([]labels.Scored, 0, c.TopK())
+		warned bool
+	)
+	return func(emb []float32) []daemon.Label {
+		mu.Lock()
+		defer mu.Unlock()
+		var err error
+		buf, err = c.Classify(emb, buf)
+		if err != nil {
+			if !warned {
+				log.Error("classification failed; events carry no labels", "err", err)
+				warned = true
+			}
+			return nil
+		}
+		if len(buf) == 0 {
+			return nil
+		}
+		out := make([]daemon.Label, len(buf))
+		for i, s := range buf {
+			out[i] = daemon.Label{Name: s.Name, Prob: s.Prob}
+		}
+		return out
+	}
 }
