@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds models/tinyclip from scratch: renders the training set with the Go
+# world, trains the tiny CLIP on it (CPU, 2 threads), exports float ONNX and
+# writes tokenizer.json, manifest.yaml, metrics.json and reference.json.
+#
+#   scripts/tinyclip/build.sh            # what `make model` runs
+#   TINYCLIP_DATA=/tmp/x scripts/tinyclip/build.sh
+#
+# The export (~2 GB of raw pixels) goes to tmp/tinyclip-data (gitignored) and
+# is reused when its export.json matches the requested options.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+GO="${GO:-go}"
+PY=/usr/bin/python3
+DATA="${TINYCLIP_DATA:-tmp/tinyclip-data}"
+OUT="${TINYCLIP_OUT:-models/tinyclip}"
+TRAIN="${TINYCLIP_TRAIN:-12000}"
+EPOCHS="${TINYCLIP_EPOCHS:-7}"
+SEED="${TINYCLIP_SEED:-0}"
+EXPORT_SEED="${TINYCLIP_EXPORT_SEED:-1}"
+
+want="seed=$EXPORT_SEED train=$TRAIN"
+if [[ -f "$DATA/export.json" && -f "$DATA/.options" && "$(cat "$DATA/.options")" == "$want" ]]; then
+  echo "tinyclip: reusing the world export in $DATA ($want)"
+else
+  echo "tinyclip: rendering the world export into $DATA ($want)"
+  mkdir -p "$DATA"
+  rm -f "$DATA/.options"
+  CGO_ENABLED=0 "$GO" run ./world/cmd/worldgen export --out "$DATA" --seed "$EXPORT_SEED" --train "$TRAIN"
+  echo "$want" > "$DATA/.options"
+fi
+
+mkdir -p "$OUT"
+"$PY" scripts/tinyclip/train.py --data "$DATA" --out "$OUT" --seed "$SEED" --epochs "$EPOCHS"
+du -b "$OUT"/*.onnx "$OUT"/*.json "$OUT"/manifest.yaml
