@@ -232,7 +232,6 @@ func (f *Finetune) imprint(batch []Example, s *LabelSet) {
 // lossAndGrad sets every param's g to the gradient of the weighted mean
 // cross-entropy (plus weight decay) over batch and returns the loss.
 func (f *Finetune) lossAndGrad(batch []Example, s *LabelSet) float64 {
-	d, hd := f.cfg.Dim, f.cfg.Finetune.Hidden
 	sc := &f.sc
 	for _, p := range f.params() {
 		clear(p.g)
@@ -279,34 +278,7 @@ func (f *Finetune) lossAndGrad(batch []Example, s *LabelSet) float64 {
 				}
 			}
 		}
-		// through the normalisation z = u/‖u‖
-		zdz := dot(sc.z, sc.dz)
-		inv := float32(1 / un)
-		for i := range sc.du {
-			sc.du[i] = (sc.dz[i] - sc.z[i]*zdz) * inv
-		}
-		clear(sc.da)
-		for i := 0; i < d; i++ {
-			gi := sc.du[i]
-			f.b2.g[i] += gi
-			row := f.w2.w[i*hd : (i+1)*hd]
-			grow := f.w2.g[i*hd : (i+1)*hd]
-			for j := range row {
-				grow[j] += gi * sc.a[j]
-				sc.da[j] += row[j] * gi
-			}
-		}
-		for j := 0; j < hd; j++ {
-			if sc.h[j] <= 0 {
-				continue
-			}
-			gj := sc.da[j]
-			f.b1.g[j] += gj
-			grow := f.w1.g[j*d : (j+1)*d]
-			for i := range grow {
-				grow[i] += gj * sc.x[i]
-			}
-		}
+		f.backward(un)
 	}
 	if wd := f.cfg.Finetune.WeightDecay; wd > 0 {
 		for _, p := range []*param{f.w1, f.w2} {
@@ -319,6 +291,43 @@ func (f *Finetune) lossAndGrad(batch []Example, s *LabelSet) float64 {
 		}
 	}
 	return loss
+}
+
+// backward adds to the adapter's gradients the gradient of a loss whose
+// gradient with respect to z, the output of the last forward, is sc.dz; un
+// is the ‖u‖ that forward returned. Heads with other losses (zscl, modx,
+// sit) fill sc.dz their own way and share this pass.
+func (f *Finetune) backward(un float64) {
+	d, hd := f.cfg.Dim, f.cfg.Finetune.Hidden
+	sc := &f.sc
+	// through the normalisation z = u/‖u‖
+	zdz := dot(sc.z, sc.dz)
+	inv := float32(1 / un)
+	for i := range sc.du {
+		sc.du[i] = (sc.dz[i] - sc.z[i]*zdz) * inv
+	}
+	clear(sc.da)
+	for i := 0; i < d; i++ {
+		gi := sc.du[i]
+		f.b2.g[i] += gi
+		row := f.w2.w[i*hd : (i+1)*hd]
+		grow := f.w2.g[i*hd : (i+1)*hd]
+		for j := range row {
+			grow[j] += gi * sc.a[j]
+			sc.da[j] += row[j] * gi
+		}
+	}
+	for j := 0; j < hd; j++ {
+		if sc.h[j] <= 0 {
+			continue
+		}
+		gj := sc.da[j]
+		f.b1.g[j] += gj
+		grow := f.w1.g[j*d : (j+1)*d]
+		for i := range grow {
+			grow[i] += gj * sc.x[i]
+		}
+	}
 }
 
 func (f *Finetune) update() {

@@ -1,0 +1,129 @@
+package learner
+
+import (
+	"strconv"
+	"testing"
+)
+
+// Benchmarks of the analytic head at D = 512 with 50 classes in 5 tasks of
+// 10, without projection and with RanPAC's default 1024 random features.
+
+func benchAnalytic(b *testing.B, features int) (*Analytic, *clWorld) {
+	b.Helper()
+	w := newCLWorld(b, 52, benchDim, 6, 10, 10, defaultCL)
+	ac := DefaultAnalyticConfig()
+	ac.Features = features
+	cfg := DefaultConfig()
+	cfg.Method, cfg.Dim = "analytic", benchDim
+	a, err := NewAnalytic(cfg, ac, w.labels, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for t := range 5 {
+		if t > 0 {
+			a.BeginTask()
+		}
+		if err := a.Learn(w.tasks[t].batch()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := a.Prepare(); err != nil {
+		b.Fatal(err)
+	}
+	return a, w
+}
+
+var analyticFeatures = []int{0, 1024}
+
+// BenchmarkAnalyticLearn: one example's update of G, B and the selector.
+func BenchmarkAnalyticLearn(b *testing.B) {
+	for _, f := range analyticFeatures {
+		b.Run("features="+strconv.Itoa(f), func(b *testing.B) {
+			a, w := benchAnalytic(b, f)
+			batch := w.tasks[4].batch()
+			one := make([]Example, 1)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				one[0] = batch[i%len(batch)]
+				if err := a.Learn(one); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAnalyticSolve: the lazy re-solve after learning — Cholesky of
+// G + λI, 50 class solves and the changed task's selector refit.
+func BenchmarkAnalyticSolve(b *testing.B) {
+	for _, f := range analyticFeatures {
+		b.Run("features="+strconv.Itoa(f), func(b *testing.B) {
+			a, w := benchAnalytic(b, f)
+			one := []Example{w.tasks[4].batch()[0]}
+			for b.Loop() {
+				b.StopTimer()
+				if err := a.Learn(one); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := a.Prepare(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkAnalyticPredict: per-frame cost once solved, for an input of a
+// learned task (selector + features + head + fusion) and an unseen one
+// (selector + zero-shot).
+func BenchmarkAnalyticPredict(b *testing.B) {
+	for _, f := range analyticFeatures {
+		for _, kind := range []string{"seen", "unseen"} {
+			b.Run("features="+strconv.Itoa(f)+"/"+kind, func(b *testing.B) {
+				a, w := benchAnalytic(b, f)
+				xs := w.tasks[0].test
+				if kind == "unseen" {
+					xs = w.tasks[5].test
+				}
+				if r, _ := a.Route(xs[0]); r.Seen != (kind == "seen") {
+					b.Fatalf("route %+v", r)
+				}
+				var dst []float32
+				var err error
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; b.Loop(); i++ {
+					if dst, err = a.Predict(xs[i%len(xs)], dst); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkAnalyticFootprint reports the state's bytes per class, its
+// fixed bytes (projection, Gram matrices, selector) and per task.
+func BenchmarkAnalyticFootprint(b *testing.B) {
+	for _, f := range analyticFeatures {
+		b.Run("features="+strconv.Itoa(f), func(b *testing.B) {
+			var fp Footprint
+			var perTask int64
+			for b.Loop() {
+				a, w := benchAnalytic(b, f)
+				fp = a.Footprint()
+				s0, _ := a.sel.footprint()
+				a.BeginTask()
+				_ = a.Learn(w.tasks[5].batch())
+				_ = a.Prepare()
+				s1, _ := a.sel.footprint()
+				perTask = s1 - s0
+			}
+			b.ReportMetric(float64(fp.PerClass), "bytes/class")
+			b.ReportMetric(float64(fp.Fixed), "fixed-bytes")
+			b.ReportMetric(float64(perTask), "bytes/task")
+		})
+	}
+}

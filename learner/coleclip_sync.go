@@ -1,0 +1,166 @@
+package learner
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+type coleclipMeta struct {
+	syncMeta
+	Fleet    []ID      `json:"fleet"`
+	Local    []ID      `json:"local"`
+	Seg      []ncmStat `json:"seg"`
+	Since    []ncmStat `json:"since"`
+	Exported []ncmStat `json:"exported,omitempty"`
+	Seen     []ID      `json:"seen"`
+}
+
+// Snapshot implements Method.
+func (m *CoLeCLIP) Snapshot() ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := &Envelope{Kind: "method", Method: m.Name(), Dim: m.cfg.Dim, Version: stateVersion}
+	meta := coleclipMeta{syncMeta: m.sync.meta(), Seen: m.seen.ids()}
+	meta.Fleet = encodeVecs("fleet/", m.fleet, e)
+	meta.Local = encodeVecs("local/", m.local, e)
+	meta.Seg = encodeSums("seg/", m.seg, e)
+	meta.Since = encodeSums("since/", m.since, e)
+	meta.Exported = encodeSums("exp/", m.exported, e)
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return nil, fmt.Errorf("learner: coleclip meta: %w", err)
+	}
+	e.Meta = b
+	return e.MarshalBinary()
+}
+
+// Restore implements Method; momentum and anchor strength are
+// configuration, so a snapshot restores under other values.
+func (m *CoLeCLIP) Restore(b []byte) error {
+	e, err := DecodeEnvelope(b)
+	if err != nil {
+		return err
+	}
+	if err := e.check("method", m.Name(), m.cfg.Dim, stateVersion); err != nil {
+		return err
+	}
+	var meta coleclipMeta
+	if err := json.Unmarshal(e.Meta, &meta); err != nil {
+		return fmt.Errorf("%w: coleclip meta: %v", ErrCorrupt, err)
+	}
+	fleet, err := decodeVecs("fleet/", meta.Fleet, e, m.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	local, err := decodeVecs("local/", meta.Local, e, m.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	seg, err := decodeSums("seg/", meta.Seg, e, m.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	since, err := decodeSums("since/", meta.Since, e, m.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	exp, err := decodeSums("exp/", meta.Exported, e, m.cfg.Dim)
+	if err != nil {
+		return err
+	}
+	if len(exp) == 0 {
+		exp = nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.fleet, m.local, m.seg, m.since, m.exported = fleet, local, seg, since, exp
+	m.seen = seenFrom(meta.Seen)
+	m.sync.setMeta(meta.syncMeta)
+	m.cacheDirty = true
+	return nil
+}
+
+// BaseVersion implements Method.
+func (m *CoLeCLIP) BaseVersion() uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sync.version
+}
+
+// Delta implements Method: per-class image sums and weights since base.
+func (m *CoLeCLIP) Delta(base uint64) (*Delta, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.sync.checkBase(base); err != nil {
+		return nil, err
+	}
+	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport()}
+	ids := sortedIDs(m.since)
+	for _, id := range ids {
+		c := m.since[id]
+		d.Classes = append(d.Classes, ClassStats{Label: id, Count: c.count, Examples: c.n, Sum: append([]float64(nil), c.sum...)})
+		d.Examples += math.Abs(c.count)
+	}
+	d.Labels = labelInfos(m.labels.Current(), ids)
+	m.exported = cloneSums(m.since)
+	return d, nil
+}
+
+// ApplyMerged implements Method: the fleet anchors fold the round's merged
+// statistics (identically on every device); what this device learned after
+// its export stays as the current task segment on top.
+func (m *CoLeCLIP) ApplyMerged(d *Delta) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	included, err := m.sync.checkMerged(d, m.Name(), m.cfg.Dim, m.cfg.ModelID)
+	if err != nil {
+		return err
+	}
+	for _, c := range d.Classes {
+		if len(c.Sum) != m.cfg.Dim {
+			return fmt.Errorf("%w: class %v sum has %d components", ErrDim, c.Label, len(c.Sum))
+		}
+		if !(c.Count >= 0) {
+			return fmt.Errorf("%w: class %v has weight %v", ErrIncompatible, c.Label, c.Count)
+		}
+	}
+	if err := m.labels.Ensure(d.Labels); err != nil {
+		return err
+	}
+	for _, c := range d.Classes {
+		if _, ok := m.labels.Current().Index(c.Label); !ok {
+			if err := m.labels.AddID(c.Label, ""); err != nil {
+				return err
+			}
+		}
+	}
+	s := m.labels.Current()
+	for _, c := range d.Classes {
+		a, ok := m.fleet[c.Label]
+		if !ok {
+			if i, found := s.Index(c.Label); found {
+				a = s.Text(i)
+			}
+		}
+		if v := m.fold(a, &classSum{sum: c.Sum, count: c.Count, n: c.Examples}); v != nil {
+			m.fleet[c.Label] = append([]float32(nil), v...)
+		}
+	}
+	if included {
+		for id, e := range m.exported {
+			if c, ok := m.since[id]; ok {
+				addSum(c, e, -1)
+				if c.n <= 0 {
+					delete(m.since, id)
+				}
+			}
+		}
+	}
+	m.local = map[ID][]float32{}
+	m.seg = cloneSums(m.since)
+	m.exported = nil
+	m.sync.version, m.sync.exportID = d.Version, 0
+	m.cacheDirty = true
+	return nil
+}
