@@ -14,7 +14,7 @@ import (
 
 func init() {
 	Register("analytic", func(cfg Config, labels *Labels, log *slog.Logger) (Method, error) {
-		return NewAnalytic(cfg, DefaultAnalyticConfig(), labels, log)
+		return NewAnalytic(cfg, cfg.Analytic, labels, log)
 	})
 }
 

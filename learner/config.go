@@ -25,6 +25,8 @@ type Config struct {
 	NCM      NCMConfig      `yaml:"ncm"`
 	KNN      KNNConfig      `yaml:"knn"`
 	Finetune FinetuneConfig `yaml:"finetune"`
+	MoE      MoEConfig      `yaml:"moe"`
+	Analytic AnalyticConfig `yaml:"analytic"`
 
 	Caps   CapsConfig   `yaml:"caps"`
 	Undo   UndoConfig   `yaml:"undo"`
@@ -93,9 +95,11 @@ func DefaultConfig() Config {
 		Finetune: FinetuneConfig{
 			Hidden: 64, Optimizer: "adam", LR: 1e-3, Momentum: 0.9, Steps: 1,
 		},
-		Caps:   CapsConfig{MaxTaughtPerClass: 200, MaxPseudoPerClass: 200},
-		Undo:   UndoConfig{Depth: 16},
-		Pseudo: PseudoConfig{MinAttempts: 3, MinAgreement: 0.6, MinConfidence: 0.7, Window: 8, MaxTracks: 64, Weight: 0.5},
+		MoE:      DefaultMoEConfig(),
+		Analytic: DefaultAnalyticConfig(),
+		Caps:     CapsConfig{MaxTaughtPerClass: 200, MaxPseudoPerClass: 200},
+		Undo:     UndoConfig{Depth: 16},
+		Pseudo:   PseudoConfig{MinAttempts: 3, MinAgreement: 0.6, MinConfidence: 0.7, Window: 8, MaxTracks: 64, Weight: 0.5},
 	}
 }
 
@@ -142,6 +146,12 @@ func (c Config) Validate() error {
 	}
 	if !(f.WeightDecay >= 0) {
 		bad("finetune.weight_decay %v < 0", f.WeightDecay)
+	}
+	if err := c.MoE.Validate(); err != nil {
+		bad("moe: %v", err)
+	}
+	if err := c.Analytic.Validate(); err != nil {
+		bad("analytic: %v", err)
 	}
 	if c.Caps.MaxTaughtPerClass < 0 || c.Caps.MaxPseudoPerClass < 0 {
 		bad("caps must be >= 0")

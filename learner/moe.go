@@ -13,7 +13,7 @@ import (
 
 func init() {
 	Register("moe", func(cfg Config, labels *Labels, log *slog.Logger) (Method, error) {
-		return NewMoE(cfg, DefaultMoEConfig(), labels, log)
+		return NewMoE(cfg, cfg.MoE, labels, log)
 	})
 }
 
