@@ -6,7 +6,7 @@ ORT_LIB := $(CURDIR)/third_party/onnxruntime/libonnxruntime.so.1
 export CLIPFLEET_ORT_LIB ?= $(ORT_LIB)
 export CGO_ENABLED := 1
 
-.PHONY: run test deps deps-test deps-model build vet bench fuzz model clean
+.PHONY: run test deps deps-test deps-model build vet bench bench-pipeline model clean
 
 deps:
 	./scripts/install-deps.sh
@@ -34,9 +34,22 @@ test: deps-test
 	# gocv Mat leak check: needs gocv rebuilt with its matprofile tag.
 	CLIPFLEET_REQUIRE_ALL=1 $(GO) test -race -tags matprofile -count=1 -run MatProfile ./capture/cv/
 
-bench: build
+# The README's pipeline table: edge bench on the committed models and on a
+# generated stand-in with CLIP ViT-B/32's compute cost (random weights).
+bench-pipeline: build deps-model
+	/usr/bin/python3 scripts/make_benchmodel.py tmp/benchmodel
+	./bin/edge bench --set log.level=warn --frames 300
+	./bin/edge bench --set log.level=warn --frames 300 --set accel.model_dir=models/testclip
+	./bin/edge bench --set log.level=warn --frames 300 --set capture.width=640 --set capture.height=480
+	./bin/edge bench --set log.level=warn --frames 40 --warmup 5 --set accel.model_dir=tmp/benchmodel --set capture.width=640 --set capture.height=480
+
+bench: bench-pipeline
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	./bin/edge bench
+
+# Rebuilds models/tinyclip from scratch: renders the world, trains, exports
+# float ONNX and quantizes the int8 variant (scripts/tinyclip/build.sh).
+model: deps-model
+	./scripts/tinyclip/build.sh
 
 clean:
 	rm -rf bin

@@ -64,11 +64,12 @@ type TFLiteConfig struct {
 	Threads  int    `yaml:"threads"`  // 0 = TFLite's default
 }
 
-// DefaultConfig runs the committed test model on ONNX Runtime's CPU provider.
+// DefaultConfig runs the committed tiny CLIP (models/tinyclip, its default
+// int8 variant) on ONNX Runtime's CPU provider.
 func DefaultConfig() Config {
 	return Config{
 		Backend:  "onnx",
-		ModelDir: "models/testclip",
+		ModelDir: "models/tinyclip",
 		ONNX: ONNXConfig{
 			Providers: []Provider{{Name: ProviderCPU}},
 		},

@@ -10,7 +10,7 @@ import (
 )
 
 // Source kinds understood by Config. capture/cv registers the first five,
-// capture/synthetic the last.
+// capture/synthetic KindSynthetic, world/camera KindWorld.
 const (
 	KindCamera    = "camera"    // V4L2 device: index "0" or "/dev/video0"
 	KindGStreamer = "gstreamer" // GStreamer pipeline ending in appsink (Jetson CSI cameras)
@@ -18,18 +18,19 @@ const (
 	KindFile      = "file"      // video file
 	KindFolder    = "folder"    // folder of .jpg/.png images, played in name order
 	KindSynthetic = "synthetic" // procedurally drawn scenes, no hardware needed
+	KindWorld     = "world"     // labelled pictures of the procedural world (package world)
 )
 
 // builtinKinds are accepted by Validate even when the package that registers
 // them is not linked in, so a config can be checked by tools that do not
 // carry cgo; New reports the missing registration instead.
-var builtinKinds = []string{KindCamera, KindGStreamer, KindURL, KindFile, KindFolder, KindSynthetic}
+var builtinKinds = []string{KindCamera, KindGStreamer, KindURL, KindFile, KindFolder, KindSynthetic, KindWorld}
 
 // Config selects and tunes one frame source and the Grabber that runs it.
 // Fields that do not apply to the selected kind are ignored, so switching
 // kinds in a YAML file is a one-line change.
 type Config struct {
-	Source   string `yaml:"source"`   // kind: camera, gstreamer, url, file, folder, synthetic
+	Source   string `yaml:"source"`   // kind: camera, gstreamer, url, file, folder, synthetic, world
 	Device   string `yaml:"device"`   // camera: index ("0") or device path ("/dev/video0")
 	Pipeline string `yaml:"pipeline"` // gstreamer: launch string ending in "appsink"
 	URL      string `yaml:"url"`      // url: rtsp(s)://, http(s)://
@@ -44,6 +45,13 @@ type Config struct {
 
 	Loop bool  `yaml:"loop"` // file/folder: start over at the end instead of ending
 	Seed int64 `yaml:"seed"` // synthetic: same seed, same frames
+
+	// Scenario and Task select what a world source plays: a built-in
+	// scenario name ("default") or a scenario YAML path, and one of its
+	// tasks or zero-shot sets ("" = every task in order). The world's
+	// frames are a function of the scenario alone, so Seed does not apply.
+	Scenario string `yaml:"scenario"`
+	Task     string `yaml:"task"`
 
 	// StallTimeout bounds how long an Open or a Read may block before the
 	// Grabber gives up on the source and reopens it; 0 disables the watchdog.
@@ -123,7 +131,10 @@ func (c Config) Validate() error {
 	if (c.Width == 0) != (c.Height == 0) {
 		return bad("height", "width and height must be set together, got %dx%d", c.Width, c.Height)
 	}
-	if c.Source == KindSynthetic && c.Width == 0 {
+	if c.Source == KindWorld && strings.TrimSpace(c.Scenario) == "" {
+		return bad("scenario", "required for source %q (e.g. \"default\")", c.Source)
+	}
+	if (c.Source == KindSynthetic || c.Source == KindWorld) && c.Width == 0 {
 		return bad("width", "required for source %q", c.Source)
 	}
 	if c.FPS < 0 {

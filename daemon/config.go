@@ -10,6 +10,7 @@ import (
 	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/labels"
+	"github.com/clipfleet/clipfleet/learner"
 )
 
 // Config is the whole edge daemon configuration: one section per package,
@@ -21,6 +22,15 @@ type Config struct {
 	Pipeline PipelineConfig `yaml:"pipeline"`
 	Labels   labels.Config  `yaml:"labels"`
 	HTTP     HTTPConfig     `yaml:"http"`
+	// Learner is the on-device continual learner (see learner.Config and
+	// LearnConfig in learn_config.go for the daemon-side knobs).
+	Learner learner.Config `yaml:"learner"`
+	// Learn holds the daemon's learner plumbing: checkpoints, replay.
+	Learn LearnConfig `yaml:"learn"`
+	// StateDir holds the device's learned state (checkpoints, eval cache).
+	// Empty: labels.dir's resolution ($CLIPFLEET_STATE_DIR, else
+	// $XDG_STATE_HOME/clipfleet, else ~/.local/state/clipfleet).
+	StateDir string `yaml:"state_dir"`
 }
 
 // LogConfig selects the slog handler.
@@ -54,9 +64,18 @@ func DefaultConfig() Config {
 		Pipeline: PipelineConfig{Events: "stdout", EventFormat: "json", TopK: 3, Capture: "just_in_time"},
 		Labels:   labels.DefaultConfig(),
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:9310"},
+		Learner:  learner.DefaultConfig(),
+		Learn:    DefaultLearnConfig(),
 	}
-	c.Capture.Source = capture.KindSynthetic
+	// The default camera plays the procedural world's daylight shapes, at
+	// the model's input size, and the labels are the shapes the tiny CLIP
+	// (accel's default model) knows by name: `make run` shows live,
+	// checkable zero-shot labels with no hardware.
+	c.Capture.Source = capture.KindWorld
+	c.Capture.Scenario, c.Capture.Task = "default", "shapes-day"
+	c.Capture.Width, c.Capture.Height = 224, 224
 	c.Capture.FPS = 15
+	c.Labels.Default = []string{"circle", "square", "triangle", "star", "cross", "ring", "hexagon", "heart"}
 	c.Capture.StallTimeout = 5 * time.Second
 	return c
 }
@@ -96,6 +115,12 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Learner.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("learner: %w", err))
+	}
+	if err := c.Learn.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -159,6 +159,11 @@ func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan
 			}
 		}
 		if err := d.opts.Frames.Next(ctx, &s.frame); err != nil {
+			// On shutdown the grabber may notice the cancellation first and
+			// report itself closed; that is a stop, not a capture failure.
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, capture.ErrEndOfStream) {
 				d.metrics.errors.WithLabelValues("capture").Inc()
 				return fmt.Errorf("daemon: capture: %w", err)

@@ -17,10 +17,9 @@ It writes, all from a fixed seed so that re-running reproduces the same weights:
                                    PyTorch outputs for fixed inputs, so the Go tests can
                                    check ONNX Runtime against the framework that made it
 
-onnxruntime's Python quantizer is not installed here, so the QDQ rewrite is done with
-the onnx helper API: each weight initializer becomes int8 + DequantizeLinear, biases
-become int32 with scale = input_scale * weight_scale, and each activation the image
-encoder passes between layers gets a QuantizeLinear/DequantizeLinear pair.
+The QDQ rewrite (int8 weights + DequantizeLinear, int32 biases, Q/DQ pairs on the
+image encoder's activations) lives in scripts/onnx_qdq.py, shared with
+scripts/tinyclip/quantize.py.
 """
 
 import json
@@ -31,7 +30,10 @@ import sys
 import numpy as np
 import onnx
 import torch
-from onnx import TensorProto, helper, numpy_helper
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_qdq import qdq_rewrite  # noqa: E402
 
 SEED = 20240611
 SIZE = 224
@@ -43,6 +45,7 @@ OPSET = 13
 MEAN = [0.48145466, 0.4578275, 0.40821073]
 STD = [0.26862954, 0.26130258, 0.27577711]
 SOT, EOT = 49406, 49407
+PRODUCER = "clipfleet make_testclip.py"
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "models", "testclip")
@@ -166,112 +169,6 @@ def export(model, example, path, in_name, out_name):
     return m
 
 
-# ---------------------------------------------------------------- QDQ rewrite
-
-def quant_params_u8(lo, hi):
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    if hi - lo < 1e-8:
-        hi = lo + 1e-8
-    scale = (hi - lo) / 255.0
-    zp = int(np.clip(round(-lo / scale), 0, 255))
-    return np.float32(scale), np.uint8(zp)
-
-
-def quantize_weight(w, axis):
-    """Symmetric per-channel int8 along axis."""
-    red = tuple(i for i in range(w.ndim) if i != axis)
-    amax = np.abs(w).max(axis=red)
-    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
-    shape = [1] * w.ndim
-    shape[axis] = -1
-    q = np.clip(np.round(w / scale.reshape(shape)), -127, 127).astype(np.int8)
-    return q, scale
-
-
-def qdq_rewrite(model, weights, act_ranges):
-    """weights: initializer name -> per-channel axis. act_ranges: activation
-    tensor name -> (min, max); each gets a Q/DQ pair right after its producer.
-    Biases of Conv/Gemm whose input and weight are both quantized become int32."""
-    g = model.graph
-    inits = {i.name: i for i in g.initializer}
-    new_inits, pre_nodes = [], []
-    act_q = {}  # tensor -> (scale, zp)
-    for t, (lo, hi) in act_ranges.items():
-        act_q[t] = quant_params_u8(lo, hi)
-
-    w_scale = {}
-    for name, axis in weights.items():
-        w = numpy_helper.to_array(inits[name])
-        q, s = quantize_weight(w, axis)
-        w_scale[name] = s
-        new_inits += [
-            numpy_helper.from_array(q, name + "_quantized"),
-            numpy_helper.from_array(s, name + "_scale"),
-            numpy_helper.from_array(np.zeros_like(s, dtype=np.int8), name + "_zero_point"),
-        ]
-        pre_nodes.append(helper.make_node(
-            "DequantizeLinear", [name + "_quantized", name + "_scale", name + "_zero_point"],
-            [name], name=name + "_DequantizeLinear", axis=axis))
-
-    biases = {}
-    for n in g.node:
-        if n.op_type in ("Conv", "Gemm") and len(n.input) == 3:
-            x, w, b = n.input
-            if x in act_q and w in w_scale and b in inits:
-                biases[b] = act_q[x][0] * w_scale[w]
-    for b, s in biases.items():
-        bv = numpy_helper.to_array(inits[b])
-        s = s.astype(np.float32)
-        q = np.round(bv / s).astype(np.int32)
-        new_inits += [
-            numpy_helper.from_array(q, b + "_quantized"),
-            numpy_helper.from_array(s, b + "_scale"),
-            numpy_helper.from_array(np.zeros_like(q), b + "_zero_point"),
-        ]
-        pre_nodes.append(helper.make_node(
-            "DequantizeLinear", [b + "_quantized", b + "_scale", b + "_zero_point"],
-            [b], name=b + "_DequantizeLinear", axis=0))
-
-    replaced = set(weights) | set(biases)
-    kept = [i for i in g.initializer if i.name not in replaced]
-
-    def qdq_nodes(t):
-        s, zp = act_q[t]
-        new_inits.extend([
-            numpy_helper.from_array(np.array(s, dtype=np.float32), t + "_scale"),
-            numpy_helper.from_array(np.array(zp, dtype=np.uint8), t + "_zero_point"),
-        ])
-        return [
-            helper.make_node("QuantizeLinear", [t, t + "_scale", t + "_zero_point"], [t + "_q"],
-                             name=t + "_QuantizeLinear"),
-            helper.make_node("DequantizeLinear", [t + "_q", t + "_scale", t + "_zero_point"],
-                             [t + "_dq"], name=t + "_DequantizeLinear"),
-        ]
-
-    nodes = list(pre_nodes)
-    for t in (i.name for i in g.input):
-        if t in act_q:
-            nodes += qdq_nodes(t)
-    for n in g.node:
-        node = onnx.NodeProto()
-        node.CopyFrom(n)
-        for k, inp in enumerate(node.input):
-            if inp in act_q:
-                node.input[k] = inp + "_dq"
-        nodes.append(node)
-        for out in n.output:
-            if out in act_q:
-                nodes += qdq_nodes(out)
-
-    graph = helper.make_graph(nodes, g.name + "_qdq", list(g.input), list(g.output),
-                              kept + new_inits)
-    out = helper.make_model(graph, opset_imports=list(model.opset_import),
-                            producer_name="clipfleet make_testclip.py")
-    out.ir_version = model.ir_version
-    onnx.checker.check_model(out)
-    return out
-
-
 def image_ranges(model, onnx_model, calib):
     """Map the torch forward's steps onto the exported graph's nodes by op type
     (asserting the order matches) and record the range of every activation the
@@ -339,7 +236,7 @@ def main():
     for n in img_onnx.graph.node:
         if n.op_type in ("Conv", "Gemm"):
             img_w[n.input[1]] = 0  # Conv [out,in,kh,kw]; Gemm transB=1 [out,in]
-    onnx.save(qdq_rewrite(img_onnx, img_w, ranges), os.path.join(OUT, "image_int8.onnx"))
+    onnx.save(qdq_rewrite(img_onnx, img_w, ranges, PRODUCER), os.path.join(OUT, "image_int8.onnx"))
 
     txt_w = {}
     for n in txt_onnx.graph.node:
@@ -347,7 +244,7 @@ def main():
             txt_w[n.input[1]] = 0
         elif n.op_type == "Gather" and n.input[0] in {i.name for i in txt_onnx.graph.initializer}:
             txt_w[n.input[0]] = 1  # embedding table [vocab, dim]: one scale per dim
-    onnx.save(qdq_rewrite(txt_onnx, txt_w, {}), os.path.join(OUT, "text_int8.onnx"))
+    onnx.save(qdq_rewrite(txt_onnx, txt_w, {}, PRODUCER), os.path.join(OUT, "text_int8.onnx"))
 
     # Reference outputs computed by PyTorch (not by any ONNX runtime).
     ref_imgs = np.stack([reference_image(s) for s in range(2)])

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -67,7 +68,7 @@ func TestLabelsAddRmList(t *testing.T) {
 		t.Fatalf("list without tokenizer: exit %d\n%s%s", code, stdout, stderr)
 	}
 	st := listJSON(t, labelSets(t, dir, "labels.tokenizer="+vocab)...)
-	if len(st) != len(labels.DefaultConfig().Default) || source(st["circle"]) != "pending" {
+	if len(st) != len(daemon.DefaultConfig().Labels.Default) || source(st["circle"]) != "pending" {
 		t.Fatalf("default vocabulary: %v", st)
 	}
 
@@ -104,7 +105,7 @@ func TestLabelsAddRmList(t *testing.T) {
 		t.Fatalf("templates: exit %d\n%s", code, stderr)
 	}
 	st = listJSON(t, labelSets(t, dir, "labels.tokenizer="+vocab)...)
-	if _, ok := st["circle"]; ok || len(st) != len(labels.DefaultConfig().Default) {
+	if _, ok := st["circle"]; ok || len(st) != len(daemon.DefaultConfig().Labels.Default) {
 		t.Fatalf("after rm circle, square and adding two: %d labels", len(st))
 	}
 	tri, star := st["triángulo"], st["star"]
@@ -174,7 +175,7 @@ func TestRunWithLabels(t *testing.T) {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	known := map[string]bool{}
-	for _, n := range labels.DefaultConfig().Default {
+	for _, n := range daemon.DefaultConfig().Labels.Default {
 		known[n] = true
 	}
 	evs := decodeLabeledEvents(t, stdout)
@@ -196,13 +197,14 @@ func TestRunWithLabels(t *testing.T) {
 			t.Fatalf("event %d: top-k probabilities sum to %v", e.FrameSeq, sum)
 		}
 	}
-	if !strings.Contains(stderr, "labels ready") || !strings.Contains(stderr, "encoded=16") {
+	nDefault := len(daemon.DefaultConfig().Labels.Default)
+	if !strings.Contains(stderr, "labels ready") || !strings.Contains(stderr, fmt.Sprintf(" encoded=%d ", nDefault)) {
 		t.Fatalf("log lacks the label summary:\n%s", stderr)
 	}
 	// A restart reuses the cache.
 	code, _, stderr = runEdge(t, nil, append([]string{"run", "--max-frames", "1", "--listen", "off"},
 		labelSets(t, dir, "labels.tokenizer="+bpeVocab(t))...)...)
-	if code != 0 || !strings.Contains(stderr, "cached=16 encoded=0") {
+	if code != 0 || !strings.Contains(stderr, fmt.Sprintf("cached=%d encoded=0", nDefault)) {
 		t.Fatalf("restart: exit %d\n%s", code, stderr)
 	}
 }

@@ -78,13 +78,31 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	}
 	defer closeSink()
 
+	// With learning on, the learner scores frames: its method fuses the
+	// label set's text embeddings with what was taught.
+	classify := classifyFunc(lm.Classifier(), log)
+	var lrn *daemon.Learner
+	if cfg.Learn.Enabled {
+		if lrn, err = openLearner(cfg, p.enc.Info(), env.lookupEnv, log); err != nil {
+			log.Error("startup failed", "err", err)
+			return 1
+		}
+		classify = lrn.ClassifyFunc(lm.Classifier())
+		// Not ctx: the last checkpoint is written after the pipeline stops.
+		learnCtx, stopLearn := context.WithCancel(context.Background())
+		learnDone := make(chan struct{})
+		go func() { lrn.Run(learnCtx); close(learnDone) }()
+		defer func() { stopLearn(); <-learnDone }()
+		log.Info("learner ready", "method", lrn.Method(), "pseudo_labels", cfg.Learner.Pseudo.Enabled)
+	}
+
 	d, err := daemon.New(daemon.Options{
 		Frames:       p.grabber,
 		Encoder:      p.enc,
 		Log:          log,
 		SourceName:   p.src.Name(),
 		SourceStats:  p.grabber.Stats,
-		Classify:     classifyFunc(lm.Classifier(), log),
+		Classify:     classify,
 		OnEvent:      sink,
 		MaxFrames:    cfg.Pipeline.MaxFrames,
 		EagerCapture: cfg.Pipeline.Capture == "eager",
@@ -101,9 +119,15 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 			log.Error("startup failed", "err", fmt.Errorf("http.listen: %w", err))
 			return 1
 		}
-		srv = &http.Server{Handler: d.Handler(), ReadHeaderTimeout: 5 * time.Second}
+		var h http.Handler = d.Handler()
+		endpoints := "/metrics /healthz /api/v1/status /api/v1/events /api/v1/frame.jpg"
+		if lrn != nil {
+			h = daemon.WithLearner(h, lrn)
+			endpoints += " /api/v1/learner /api/v1/teach /api/v1/undo"
+		}
+		srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
-		log.Info("debug API listening", "addr", "http://"+ln.Addr().String(), "endpoints", "/metrics /healthz /api/v1/status /api/v1/events /api/v1/frame.jpg")
+		log.Info("debug API listening", "addr", "http://"+ln.Addr().String(), "endpoints", endpoints)
 	}
 
 	runErr := d.Run(ctx)

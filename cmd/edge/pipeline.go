@@ -16,6 +16,7 @@ import (
 	_ "github.com/clipfleet/clipfleet/accel/tflite"
 	_ "github.com/clipfleet/clipfleet/capture/cv"
 	_ "github.com/clipfleet/clipfleet/capture/synthetic"
+	_ "github.com/clipfleet/clipfleet/world/camera"
 )
 
 // parts are the opened pieces of a pipeline; close releases them in reverse.
@@ -111,4 +112,15 @@ func classifyFunc(c *labels.Classifier, log *slog.Logger) func([]float32) []daem
 		}
 		return out
 	}
+}
+
+// openLearner opens the learner over the state directory's checkpoints of
+// this model and method.
+func openLearner(cfg daemon.Config, info accel.ModelInfo, getenv func(string) string, log *slog.Logger) (*daemon.Learner, error) {
+	dir, err := cfg.ResolveStateDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return daemon.OpenLearner(daemon.LearnerOptions{Config: cfg.Learner, Learn: cfg.Learn,
+		Dir: daemon.LearnerDir(dir, info.ID, cfg.Learner.Method), Info: info, TopK: cfg.Pipeline.TopK, Log: log})
 }

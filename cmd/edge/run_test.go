@@ -19,11 +19,22 @@ import (
 // runEdge runs the CLI in-process with the given environment.
 func runEdge(t *testing.T, environ []string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	isolateState(t)
 	var out, errb bytes.Buffer
 	env := &cliEnv{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: os.Getenv,
 		environList: func() []string { return environ }}
 	code = runCLI(context.Background(), env, args)
 	return code, out.String(), errb.String()
+}
+
+// isolateState points the label cache and learner checkpoints at a
+// directory of the test's own, kept for the whole test so that several
+// commands in one test share it, instead of the user's ~/.local/state.
+func isolateState(t *testing.T) {
+	t.Helper()
+	if os.Getenv("CLIPFLEET_STATE_DIR") == "" {
+		t.Setenv("CLIPFLEET_STATE_DIR", t.TempDir())
+	}
 }
 
 // needORT makes sure ONNX Runtime can be found, and returns the working
@@ -65,7 +76,9 @@ func TestRunSyntheticMaxFrames(t *testing.T) {
 			t.Fatalf("implausible event %+v", e)
 		}
 	}
-	for _, want := range []string{"model loaded", "testclip-random-v1", "capture started", "synthetic", `reason="max frames reached"`} {
+	// The defaults: the tiny CLIP's int8 variant watching the world's
+	// daylight shapes.
+	for _, want := range []string{"model loaded", "tinyclip-world-v1", "variant=int8", "capture started", "world:default/shapes-day", `reason="max frames reached"`} {
 		if !strings.Contains(stderr, want) {
 			t.Fatalf("log lacks %q:\n%s", want, stderr)
 		}
@@ -157,6 +170,9 @@ func TestExampleConfigsParse(t *testing.T) {
 		t.Fatalf("no example configs found: %v", err)
 	}
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "hub") {
+			continue // the fleet hub's config, not the daemon's
+		}
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			cf := configFlags{file: f}
 			if _, err := cf.load(&cliEnv{environList: func() []string { return nil }}); err != nil {

@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 
 func TestSIGTERMStopsGracefully(t *testing.T) {
 	needORT(t)
+	isolateState(t)
 	args, _ := json.Marshal([]string{"run", "--listen", "127.0.0.1:0", "--set", "pipeline.events=none", "--set", "capture.fps=30"})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "CLIPFLEET_TEST_EDGE_ARGS="+string(args))

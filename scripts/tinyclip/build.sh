@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds models/tinyclip from scratch: renders the training set with the Go
 # world, trains the tiny CLIP on it (CPU, 2 threads), exports float ONNX and
-# writes tokenizer.json, manifest.yaml, metrics.json and reference.json.
+# writes tokenizer.json, manifest.yaml, metrics.json and reference.json, then
+# quantizes the int8 variant (image_int8.onnx, text_int8.onnx).
 #
-#   scripts/tinyclip/build.sh            # what `make model` runs
+#   scripts/tinyclip/build.sh                  # what `make model` runs
+#   scripts/tinyclip/build.sh --quantize-only  # re-quantize the committed float model
 #   TINYCLIP_DATA=/tmp/x scripts/tinyclip/build.sh
 #
 # The export (~2 GB of raw pixels) goes to tmp/tinyclip-data (gitignored) and
@@ -20,6 +22,13 @@ EPOCHS="${TINYCLIP_EPOCHS:-7}"
 SEED="${TINYCLIP_SEED:-0}"
 EXPORT_SEED="${TINYCLIP_EXPORT_SEED:-1}"
 
+QUANTIZE_ONLY=0
+case "${1:-}" in
+  "") ;;
+  --quantize-only) QUANTIZE_ONLY=1 ;;
+  *) echo "usage: $0 [--quantize-only]" >&2; exit 2 ;;
+esac
+
 want="seed=$EXPORT_SEED train=$TRAIN"
 if [[ -f "$DATA/export.json" && -f "$DATA/.options" && "$(cat "$DATA/.options")" == "$want" ]]; then
   echo "tinyclip: reusing the world export in $DATA ($want)"
@@ -32,5 +41,7 @@ else
 fi
 
 mkdir -p "$OUT"
-"$PY" scripts/tinyclip/train.py --data "$DATA" --out "$OUT" --seed "$SEED" --epochs "$EPOCHS"
+[[ $QUANTIZE_ONLY == 1 ]] || "$PY" scripts/tinyclip/train.py --data "$DATA" --out "$OUT" --seed "$SEED" --epochs "$EPOCHS"
+# Calibrates on the export's training pictures, so it needs the export above.
+"$PY" scripts/tinyclip/quantize.py --data "$DATA" --model "$OUT"
 du -b "$OUT"/*.onnx "$OUT"/*.json "$OUT"/manifest.yaml

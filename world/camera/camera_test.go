@@ -81,3 +81,46 @@ func ExampleRender() {
 	fmt.Println(f.Width, f.Height, len(f.RGB))
 	// Output: 640 480 921600
 }
+
+// The registered world kind plays the configured stream: frame Seq k is the
+// stream's picture k, and the name says which stream.
+func TestWorldSourceKind(t *testing.T) {
+	cfg := capture.DefaultConfig()
+	cfg.Source, cfg.Scenario, cfg.Task, cfg.Width, cfg.Height, cfg.FPS = capture.KindWorld, "default", "shapes-day", 64, 48, 0
+	src, err := capture.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws, ok := src.(*Source)
+	if !ok {
+		t.Fatalf("capture.New returned %T", src)
+	}
+	if got, want := src.Name(), "world:default/shapes-day/test@64x48"; got != want {
+		t.Errorf("name %q, want %q", got, want)
+	}
+	ctx := t.Context()
+	if err := src.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var f capture.Frame
+	want := make([]byte, 64*48*3)
+	for k := uint64(1); k <= 3; k++ {
+		if err := src.Read(ctx, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.Seq != k || f.Width != 64 || f.Height != 48 {
+			t.Fatalf("frame seq %d %dx%d, want seq %d 64x48", f.Seq, f.Width, f.Height, k)
+		}
+		if _, err := ws.Stream().Render(k, 64, 48, want); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(f.RGB, want) {
+			t.Errorf("frame %d differs from the stream's picture %d", k, k)
+		}
+	}
+	cfg.Task = "no-such-task"
+	if _, err := capture.New(cfg, nil); err == nil {
+		t.Error("unknown task accepted")
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/clipfleet/clipfleet/accel/acceltest" // the "fake" backend
+	"github.com/clipfleet/clipfleet/eval"
+	"github.com/clipfleet/clipfleet/internal/testutil"
+)
+
+func TestEvalCLIWritesReports(t *testing.T) {
+	dir := t.TempDir()
+	scenario := testutil.RepoPath(t, "eval", "testdata", "tiny.yaml")
+	jsonOut, mdOut, plotOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.png")
+	args := []string{"eval", "--scenario", scenario, "--method", "ncm,zeroshot,joint",
+		"--set", "accel.backend=fake", "--set", "accel.model_dir=" + testutil.RepoPath(t, "models", "testclip"),
+		"--cache", filepath.Join(dir, "cache"), "--json", jsonOut, "--markdown", mdOut, "--plot", plotOut}
+	code, stdout, stderr := runEdge(t, nil, args...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, m := range []string{"| ncm |", "| zeroshot |", "| joint |"} {
+		if !strings.Contains(stdout, m) {
+			t.Errorf("table lacks %q:\n%s", m, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "embeddings miss") {
+		t.Errorf("first run did not build the cache: %s", stderr)
+	}
+	b, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []map[string]any
+	if err := json.Unmarshal(b, &results); err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 3 {
+		t.Fatalf("%d results", len(results))
+	}
+	for _, r := range results {
+		for _, k := range []string{"method", "avg", "last", "bwt", "transfer", "matrix"} {
+			if _, ok := r[k]; !ok {
+				t.Errorf("result %v lacks %q", r["method"], k)
+			}
+		}
+		if m, _ := r["matrix"].([]any); len(m) != 3 {
+			t.Errorf("%v: matrix %v", r["method"], r["matrix"])
+		}
+	}
+	f, err := os.Open(plotOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, h := eval.PlotSize(3, 3); img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		t.Errorf("plot %v, want %dx%d", img.Bounds(), w, h)
+	}
+	if md, _ := os.ReadFile(mdOut); !strings.Contains(string(md), "after learning task i") {
+		t.Errorf("markdown lacks the matrices:\n%s", md)
+	}
+	// The second run reads the cache: nothing is encoded.
+	code, _, stderr = runEdge(t, nil, args...)
+	if code != 0 || !strings.Contains(stderr, "embeddings hit (0 images encoded") {
+		t.Errorf("second run: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestEvalCLIRejectsUnknownMethod(t *testing.T) {
+	code, _, stderr := runEdge(t, nil, "eval", "--method", "nope")
+	if code != 2 || !strings.Contains(stderr, `unknown method "nope"`) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

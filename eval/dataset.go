@@ -1,0 +1,191 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/labels"
+	"github.com/clipfleet/clipfleet/learner"
+	"github.com/clipfleet/clipfleet/preprocess"
+	"github.com/clipfleet/clipfleet/tokenizer"
+	"github.com/clipfleet/clipfleet/world"
+)
+
+// Split is one embedded split of a task or zero-shot set: item i has the
+// embedding Emb[i*dim:(i+1)*dim], the class index Class[i] into the set's
+// Classes and the day index Day[i].
+type Split struct {
+	Emb   []float32
+	Class []int32
+	Day   []int32
+}
+
+// Len is the number of items.
+func (s *Split) Len() int { return len(s.Class) }
+
+// Set is an embedded task (Train and Test) or zero-shot set (Test only).
+type Set struct {
+	Name    string
+	Kind    string
+	Classes []string // canonical label names, in the set's class order
+	Train   Split
+	Test    Split
+}
+
+// Dataset is a scenario run through one encoder: everything a method needs
+// to be evaluated without touching the encoder again.
+type Dataset struct {
+	ModelID  string
+	Key      string // cache key: model, preprocessing, scenario, templates
+	Scenario string
+	Dim      int
+	// LogitScale is the model's; methods score with it so probabilities
+	// match the daemon's.
+	LogitScale float32
+	Tasks      []Set
+	ZeroShot   []Set
+	// Text holds the prompt-ensemble text embedding of each label name;
+	// labels without one (no text encoder) are absent.
+	Text map[string][]float32
+}
+
+// EncodeStats counts encoder work done to build a Dataset.
+type EncodeStats struct {
+	ImageCalls int
+	TextCalls  int
+	Took       time.Duration
+}
+
+// embedder renders and encodes scenario items.
+type embedder struct {
+	enc    accel.Encoder
+	info   accel.ModelInfo
+	tok    *tokenizer.Tokenizer
+	pre    *preprocess.Preprocessor
+	tensor preprocess.Tensor
+	stats  EncodeStats
+}
+
+func (e *embedder) split(ctx context.Context, sc *world.Scenario, name string, sp world.Split) (Split, []string, string, error) {
+	it, err := sc.Items(name, sp)
+	if err != nil {
+		return Split{}, nil, "", fmt.Errorf("eval: %w", err)
+	}
+	var classes []string
+	for _, c := range it.Classes() {
+		classes = append(classes, learner.CanonicalName(c.Label))
+	}
+	dim, size := e.info.EmbeddingDim, e.info.Image.Size
+	out := Split{Emb: make([]float32, it.N*dim), Class: make([]int32, it.N), Day: make([]int32, it.N)}
+	for i := 0; i < it.N; i++ {
+		if err := ctx.Err(); err != nil {
+			return Split{}, nil, "", fmt.Errorf("eval: %w", context.Cause(ctx))
+		}
+		s := it.Sample(i)
+		rgb, err := world.RenderRGB(&s.Scene, size, size)
+		if err != nil {
+			return Split{}, nil, "", fmt.Errorf("eval: render %s/%s/%d: %w", name, sp, i, err)
+		}
+		if err := e.pre.Image(&e.tensor, rgb, size, size); err != nil {
+			return Split{}, nil, "", fmt.Errorf("eval: preprocess: %w", err)
+		}
+		if err := e.enc.EncodeImage(ctx, &e.tensor, out.Emb[i*dim:(i+1)*dim]); err != nil {
+			return Split{}, nil, "", fmt.Errorf("eval: encode %s/%s/%d: %w", name, sp, i, err)
+		}
+		e.stats.ImageCalls++
+		out.Class[i], out.Day[i] = int32(s.Class), int32(s.Scene.Day)
+	}
+	return out, classes, it.Kind, nil
+}
+
+// text embeds every name with the prompt templates (CLIP's ensemble: the
+// normalised mean of the normalised prompt embeddings). Without a text
+// encoder or tokenizer it returns nothing: methods then start from no
+// knowledge of a class, which is what zero-shot transfer should report.
+func (e *embedder) text(ctx context.Context, names []string, templates []string) (map[string][]float32, error) {
+	out := map[string][]float32{}
+	if e.tok == nil || !e.info.HasText || e.info.ContextLength < 1 || len(names) == 0 {
+		return out, nil
+	}
+	ids := make([][]int32, 0, len(names)*len(templates))
+	for _, n := range names {
+		for _, t := range templates {
+			ids = append(ids, e.tok.EncodeContext(labels.Prompt(t, n), e.info.ContextLength))
+		}
+	}
+	embs, err := e.enc.EncodeText(ctx, ids)
+	e.stats.TextCalls++
+	if err != nil {
+		return nil, fmt.Errorf("eval: text encoder: %w", err)
+	}
+	if len(embs) != len(ids) {
+		return nil, fmt.Errorf("eval: text encoder returned %d embeddings for %d prompts", len(embs), len(ids))
+	}
+	dim := e.info.EmbeddingDim
+	for i, n := range names {
+		mean := make([]float32, dim)
+		for _, v := range embs[i*len(templates) : (i+1)*len(templates)] {
+			u, err := learner.Normalized(v)
+			if err != nil {
+				return nil, fmt.Errorf("eval: text embedding of %q: %w", n, err)
+			}
+			for k := range mean {
+				mean[k] += u[k]
+			}
+		}
+		v, err := learner.Normalized(mean)
+		if err != nil {
+			continue // prompts cancelled out: no usable text for this label
+		}
+		out[n] = v
+	}
+	return out, nil
+}
+
+// build embeds the whole scenario.
+func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc *world.Scenario, templates []string, key string) (*Dataset, EncodeStats, error) {
+	t0 := time.Now()
+	info := enc.Info()
+	pre, err := preprocess.NewPreprocessor(info.Image)
+	if err != nil {
+		return nil, EncodeStats{}, fmt.Errorf("eval: %w", err)
+	}
+	e := &embedder{enc: enc, info: info, tok: tok, pre: pre}
+	ds := &Dataset{ModelID: info.ID, Key: key, Scenario: sc.Name, Dim: info.EmbeddingDim, LogitScale: info.LogitScale}
+	seen := map[string]bool{}
+	var names []string
+	note := func(cs []string) {
+		for _, c := range cs {
+			if !seen[c] {
+				seen[c] = true
+				names = append(names, c)
+			}
+		}
+	}
+	for _, t := range sc.Tasks {
+		set := Set{Name: t.Name}
+		if set.Train, set.Classes, set.Kind, err = e.split(ctx, sc, t.Name, world.TrainSplit); err != nil {
+			return nil, e.stats, err
+		}
+		if set.Test, _, _, err = e.split(ctx, sc, t.Name, world.TestSplit); err != nil {
+			return nil, e.stats, err
+		}
+		note(set.Classes)
+		ds.Tasks = append(ds.Tasks, set)
+	}
+	for _, z := range sc.ZeroShot {
+		set := Set{Name: z.Name}
+		if set.Test, set.Classes, set.Kind, err = e.split(ctx, sc, z.Name, world.TestSplit); err != nil {
+			return nil, e.stats, err
+		}
+		note(set.Classes)
+		ds.ZeroShot = append(ds.ZeroShot, set)
+	}
+	if ds.Text, err = e.text(ctx, names, templates); err != nil {
+		return nil, e.stats, err
+	}
+	e.stats.Took = time.Since(t0)
+	return ds, e.stats, nil
+}

@@ -1,0 +1,79 @@
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteJSON writes the results as a JSON array, one object per method.
+func WriteJSON(w io.Writer, results []*Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(results); err != nil {
+		return fmt.Errorf("eval: writing JSON: %w", err)
+	}
+	return nil
+}
+
+// WriteMarkdown writes a summary table (one row per method) and each
+// method's accuracy matrix.
+func WriteMarkdown(w io.Writer, results []*Result) error {
+	var b strings.Builder
+	b.WriteString("| method | avg | last | bwt | transfer | zero-shot retention | learn s | memory KiB |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		var learn float64
+		for _, s := range r.LearnSeconds {
+			learn += s
+		}
+		var mem int64
+		if n := len(r.Footprint); n > 0 {
+			mem = r.Footprint[n-1].Total
+		}
+		fmt.Fprintf(&b, "| %s | %.1f | %.1f | %s | %s | %s | %.2f | %.1f |\n", r.Method, r.Avg, r.Last,
+			opt(r.BWT), opt(r.Transfer), signed(mean(r.Retention)), learn, float64(mem)/1024)
+	}
+	for _, r := range results {
+		fmt.Fprintf(&b, "\n**%s** — accuracy (%%) on task j (columns) after learning task i (rows)\n\n", r.Method)
+		b.WriteString("| after \\ on | " + strings.Join(r.Tasks, " | ") + " |\n|---|")
+		b.WriteString(strings.Repeat("---:|", len(r.Tasks)) + "\n")
+		if r.Initial != nil {
+			b.WriteString("| (zero-shot) |")
+			for _, v := range r.Initial {
+				fmt.Fprintf(&b, " %.1f |", v)
+			}
+			b.WriteString("\n")
+		}
+		for i, row := range r.Matrix {
+			fmt.Fprintf(&b, "| %s |", r.Tasks[i])
+			for _, v := range row {
+				fmt.Fprintf(&b, " %.1f |", v)
+			}
+			b.WriteString("\n")
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func opt(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return signed(*v)
+}
+
+func signed(v float64) string { return fmt.Sprintf("%+.1f", v) }
+
+func mean(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package tinyclip_test
+
+const raceEnabled = true
