@@ -72,6 +72,9 @@ type Daemon struct {
 	processed atomic.Uint64
 	// Smoothed stage costs in nanoseconds, for just-in-time capture.
 	encodeNs, preprocNs ewma
+	// encoderFree is signalled when the encoder finishes a frame, so a
+	// just-in-time capture that slept on an overestimate starts at once.
+	encoderFree chan struct{}
 
 	shownMu sync.Mutex
 	shown   *slot // last encoded frame, for /api/v1/frame.jpg
@@ -88,7 +91,7 @@ func New(o Options) (*Daemon, error) {
 	if o.SourceStats == nil {
 		o.SourceStats = func() capture.Stats { return capture.Stats{} }
 	}
-	d := &Daemon{opts: o, log: o.Log, info: o.Encoder.Info()}
+	d := &Daemon{opts: o, log: o.Log, info: o.Encoder.Info(), encoderFree: make(chan struct{}, 1)}
 	pre, err := preprocess.NewPreprocessor(d.info.Image)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: model %s: %w", d.info.ID, err)
@@ -152,9 +155,13 @@ func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan
 			return ctx.Err()
 		}
 		if wait := d.captureLead(handedOver); wait > 0 {
+			t := time.NewTimer(wait)
 			select {
-			case <-time.After(wait):
+			case <-t.C:
+			case <-d.encoderFree:
+				t.Stop()
 			case <-ctx.Done():
+				t.Stop()
 				return ctx.Err()
 			}
 		}
@@ -182,6 +189,11 @@ func (d *Daemon) captureStage(ctx context.Context, free <-chan *slot, ready chan
 		select {
 		case ready <- s:
 			handedOver = time.Now()
+			// A signal still pending is about the frame before this one.
+			select {
+			case <-d.encoderFree:
+			default:
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -214,6 +226,10 @@ func (d *Daemon) encodeStage(ctx context.Context, free chan<- *slot, ready <-cha
 		}
 		now := time.Now()
 		d.encodeNs.add(now.Sub(t0))
+		select {
+		case d.encoderFree <- struct{}{}:
+		default:
+		}
 		ev := Event{
 			FrameSeq:   s.frame.Seq,
 			CapturedAt: s.frame.Time,
