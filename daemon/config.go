@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/boards"
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/labels"
 	"github.com/clipfleet/clipfleet/learner"
@@ -31,6 +32,9 @@ type Config struct {
 	// Empty: labels.dir's resolution ($CLIPFLEET_STATE_DIR, else
 	// $XDG_STATE_HOME/clipfleet, else ~/.local/state/clipfleet).
 	StateDir string `yaml:"state_dir"`
+	// Boards selects the board (detected by default) whose accelerator
+	// and camera defaults, thermal limits and GPIO pins the daemon uses.
+	Boards boards.Config `yaml:"boards"`
 }
 
 // LogConfig selects the slog handler.
@@ -66,6 +70,7 @@ func DefaultConfig() Config {
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:9310"},
 		Learner:  learner.DefaultConfig(),
 		Learn:    DefaultLearnConfig(),
+		Boards:   boards.DefaultConfig(),
 	}
 	// The default camera plays the procedural world's daylight shapes, at
 	// the model's input size, and the labels are the shapes the tiny CLIP
@@ -121,6 +126,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("learner: %w", err))
 	}
 	if err := c.Learn.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Boards.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

@@ -43,7 +43,7 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	} else if *listen != "" {
 		extra = append(extra, yamlstrict.Override{Path: "http.listen", Value: strconv.Quote(*listen), From: "--listen"})
 	}
-	cfg, err := cf.load(env, extra...)
+	cfg, det, err := cf.loadBoard(env, extra...)
 	if err != nil {
 		fmt.Fprintln(env.stderr, "edge run:", err)
 		return 2
@@ -53,6 +53,7 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		return 0
 	}
 	log := newLogger(env.stderr, cfg.Log)
+	logBoard(det, cfg, log)
 
 	p, err := openParts(ctx, cfg, log)
 	if err != nil {
@@ -96,8 +97,18 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		log.Info("learner ready", "method", lrn.Method(), "pseudo_labels", cfg.Learner.Pseudo.Enabled)
 	}
 
+	// Heat lowers the frame rate by pacing the capture stage; the natural
+	// rate starts from capture.fps until the throttle has measured it.
+	var hint time.Duration
+	if cfg.Capture.FPS > 0 {
+		hint = time.Duration(float64(time.Second) / cfg.Capture.FPS)
+	}
+	throttle := daemon.NewThrottle(p.grabber, hint, nil)
+	board := startBoard(ctx, cfg, det, throttle, nil, log)
+	defer board.stop()
+
 	d, err := daemon.New(daemon.Options{
-		Frames:       p.grabber,
+		Frames:       throttle,
 		Encoder:      p.enc,
 		Log:          log,
 		SourceName:   p.src.Name(),
@@ -109,6 +120,10 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	})
 	if err != nil {
 		log.Error("startup failed", "err", err)
+		return 1
+	}
+	if err := d.Register(board.metrics); err != nil {
+		log.Error("startup failed", "err", fmt.Errorf("thermal metrics: %w", err))
 		return 1
 	}
 

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 
 	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/boards"
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/daemon"
 	"github.com/clipfleet/clipfleet/labels"
@@ -123,4 +125,130 @@ func openLearner(cfg daemon.Config, info accel.ModelInfo, getenv func(string) st
 	}
 	return daemon.OpenLearner(daemon.LearnerOptions{Config: cfg.Learner, Learn: cfg.Learn,
 		Dir: daemon.LearnerDir(dir, info.ID, cfg.Learner.Method), Info: info, TopK: cfg.Pipeline.TopK, Log: log})
+}
+
+// logBoard says at start which board the daemon runs on and why, and which
+// of its defaults the config took (see applyBoardDefaults).
+func logBoard(det boards.Detection, cfg daemon.Config, log *slog.Logger) {
+	if det.Board == "" {
+		log.Info("board: none matched this system; using the built-in defaults", "root", cfg.Boards.Root)
+		return
+	}
+	var skipped []string
+	for _, c := range det.Skipped() {
+		skipped = append(skipped, c.Board)
+	}
+	forced := forcedBoard(cfg.Boards)
+	log.Info("board", "board", det.Board, "host", det.Host, "forced", forced, "evidence", det.Evidence,
+		"accel_defaults", forced || boardRank(det.Board) > boards.RankGeneric,
+		"camera_defaults", forced || boardRank(det.Host) > boards.RankGeneric,
+		"skipped", skipped)
+	for _, c := range det.Skipped() {
+		log.Debug("board skipped", "board", c.Board, "matched", c.Matched, "note", c.Note, "evidence", c.Evidence)
+	}
+}
+
+// boardRun is the board's part of `edge run`: the thermal monitor, which
+// paces frames through the throttle and feeds the metrics, and the status
+// LED.
+type boardRun struct {
+	log      *slog.Logger
+	throttle *daemon.Throttle
+	metrics  *daemon.ThermalMetrics
+	led      *boards.Indicator
+
+	mu    sync.Mutex
+	shown boards.Signal
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// startBoard opens the LED and starts the thermal monitor for det; clock
+// may be nil (wall clock). Nothing here stops the daemon: a board without
+// sensors runs unthrottled, a missing LED pin is a warning. The teach
+// button is not wired yet: a press alone names no label, and the config
+// has no key for the label a press should teach.
+func startBoard(ctx context.Context, cfg daemon.Config, det boards.Detection, throttle *daemon.Throttle, clock capture.Clock, log *slog.Logger) *boardRun {
+	b := &boardRun{log: log, throttle: throttle, metrics: daemon.NewThermalMetrics(throttle), done: make(chan struct{})}
+	if det.Board == "" {
+		close(b.done)
+		return b
+	}
+	if pin := det.Profile.Pins.LED; pin != "" {
+		led, err := boards.OpenIndicator(pin, cfg.Boards.GPIO.LEDActiveLow, clock)
+		if err != nil {
+			log.Warn("status LED unavailable; running without it", "err", err)
+		} else {
+			b.led = led
+			b.show(boards.SignalOK)
+		}
+	}
+	if pin := det.Profile.Pins.Button; pin != "" {
+		log.Info("teach button not wired: teach with `edge teach` or POST /api/v1/teach", "pin", pin)
+	}
+	th := boards.NewThermal(cfg.Boards.FS(), det.Profile.Thermal, clock, log)
+	st, err := th.Check()
+	switch {
+	case errors.Is(err, boards.ErrNoThermalData):
+		log.Info("thermal monitor off: no usable temperature sensor", "board", det.Board, "err", err)
+		close(b.done)
+		return b
+	case err != nil:
+		log.Warn("thermal monitor off", "board", det.Board, "err", err)
+		close(b.done)
+		return b
+	}
+	b.update(st)
+	interval := cfg.Boards.Thermal.Interval
+	if interval <= 0 {
+		interval = boards.DefaultConfig().Thermal.Interval
+	}
+	log.Info("thermal monitor started", "state", st.State, "temp_c", st.MaxC, "sensor", st.Hottest,
+		"soft_c", det.Profile.Thermal.SoftC, "hard_c", det.Profile.Thermal.HardC, "interval", interval)
+	runCtx, cancel := context.WithCancel(ctx)
+	b.cancel = cancel
+	go func() {
+		defer close(b.done)
+		_ = th.Run(runCtx, interval, b.update)
+	}()
+	return b
+}
+
+// update applies a thermal status: frame rate, metrics and LED. The
+// monitor logs the state changes itself.
+func (b *boardRun) update(st boards.ThermalStatus) {
+	b.metrics.Update(st)
+	if b.throttle != nil {
+		b.throttle.SetFactor(st.FrameFactor)
+	}
+	b.show(boards.SignalFor(st.State))
+}
+
+func (b *boardRun) show(s boards.Signal) {
+	if b.led == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s == b.shown {
+		return
+	}
+	b.shown = s
+	if err := b.led.Show(s); err != nil {
+		b.log.Warn("status LED", "signal", s, "err", err)
+	}
+}
+
+// stop ends the monitor and turns the LED off.
+func (b *boardRun) stop() {
+	if b.cancel != nil {
+		b.cancel()
+	}
+	<-b.done
+	if b.led != nil {
+		if err := b.led.Close(); err != nil {
+			b.log.Warn("status LED", "err", err)
+		}
+	}
 }
