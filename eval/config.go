@@ -26,6 +26,20 @@ type Config struct {
 	Templates []string `yaml:"templates"`
 	// BatchSize is how many examples go into one Learn call.
 	BatchSize int `yaml:"batch_size"`
+	// Epochs is the training budget per task: how many passes over the
+	// task's training set (in its order) a method makes, the same for
+	// every method that trains by gradient steps. Methods in SinglePass
+	// see each example once whatever Epochs says.
+	Epochs int `yaml:"epochs"`
+	// SinglePass names the methods whose Learn accumulates sufficient
+	// statistics or stores examples (order-free): a second pass would
+	// count every example twice instead of training longer, so they get
+	// exactly one pass.
+	SinglePass []string `yaml:"single_pass"`
+	// FewShot is how many examples per class the never-named few-shot
+	// measurement teaches (the first FewShot of each class in the
+	// training set's order); 0 skips it.
+	FewShot int `yaml:"few_shot"`
 	// DriftBuckets is how many day buckets the drift curve has.
 	DriftBuckets int `yaml:"drift_buckets"`
 	// JointMethod is the method the joint upper bound trains offline on all
@@ -45,6 +59,9 @@ func DefaultConfig() Config {
 		Learner:      learner.DefaultConfig(),
 		Templates:    labels.DefaultTemplates(),
 		BatchSize:    16,
+		Epochs:       5,
+		SinglePass:   []string{"zeroshot", "ncm", "knn", "analytic", "coleclip"},
+		FewShot:      10,
 		DriftBuckets: 8,
 		JointMethod:  defaultJointMethod(),
 		JointEpochs:  3,
@@ -56,6 +73,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BatchSize < 1 {
 		errs = append(errs, fmt.Errorf("%w: batch_size %d < 1", ErrInvalidConfig, c.BatchSize))
+	}
+	if c.Epochs < 1 {
+		errs = append(errs, fmt.Errorf("%w: epochs %d < 1", ErrInvalidConfig, c.Epochs))
+	}
+	if c.FewShot < 0 {
+		errs = append(errs, fmt.Errorf("%w: few_shot %d < 0", ErrInvalidConfig, c.FewShot))
 	}
 	if c.DriftBuckets < 1 {
 		errs = append(errs, fmt.Errorf("%w: drift_buckets %d < 1", ErrInvalidConfig, c.DriftBuckets))
@@ -72,6 +95,14 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// epochsFor is the number of passes method name makes over a task.
+func (c Config) epochsFor(name string) int {
+	if slices.Contains(c.SinglePass, name) {
+		return 1
+	}
+	return c.Epochs
 }
 
 // defaultJointMethod is the first registered of the preferred joint heads.

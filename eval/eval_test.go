@@ -379,6 +379,8 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.BatchSize = 0 },
 		func(c *Config) { c.DriftBuckets = 0 },
 		func(c *Config) { c.JointEpochs = 0 },
+		func(c *Config) { c.Epochs = 0 },
+		func(c *Config) { c.FewShot = -1 },
 		func(c *Config) { c.Templates = []string{"no placeholder"} },
 		func(c *Config) { c.Templates = nil },
 	} {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/clipfleet/clipfleet/learner"
@@ -36,7 +37,19 @@ type Result struct {
 	// entry: the whole offline run).
 	LearnSeconds []float64           `json:"learn_seconds"`
 	Footprint    []learner.Footprint `json:"footprint"`
-	Drift        []DriftCurve        `json:"drift,omitempty"`
+	// Epochs is the passes made over each task's training set;
+	// TrainExamples the distinct training examples taught.
+	Epochs        int `json:"epochs"`
+	TrainExamples int `json:"train_examples"`
+	// UpdateMicros is the update cost: learning time over TrainExamples,
+	// in µs per taught example (all passes included).
+	UpdateMicros float64 `json:"update_us_per_example"`
+	// NeverNamed is the accuracy on the never-named-classes task's test
+	// set of a fresh method taught FewShot examples per class of that task
+	// only; null when the scenario has no such task (or for joint).
+	FewShot    int          `json:"few_shot"`
+	NeverNamed *float64     `json:"never_named_10shot"`
+	Drift      []DriftCurve `json:"drift,omitempty"`
 }
 
 // DriftCurve is TiC-style accuracy over time on a drift task's test set,
@@ -52,8 +65,11 @@ type DriftCurve struct {
 }
 
 // Run evaluates the registered method name on ds: tasks are learned in
-// order, in mini-batches of cfg.BatchSize, and every test set is measured
-// after each task.
+// order, in mini-batches of cfg.BatchSize, cfg.Epochs passes per task
+// (one for cfg.SinglePass methods), a method implementing
+// learner.TaskBoundary is told when each task after the first begins, and
+// every test set is measured after each task. The never-named few-shot
+// accuracy is measured on a separate fresh instance (NeverNamed).
 func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Logger) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -62,11 +78,12 @@ func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{Method: name}
+	res := &Result{Method: name, Epochs: cfg.epochsFor(name)}
 	r.header(res)
 	res.Initial = r.taskAccs()
 	res.ZeroShotInitial = r.zeroShotAccs()
 	drift := r.driftStart()
+	tb, hasTasks := r.m.(learner.TaskBoundary)
 	for i, task := range ds.Tasks {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("eval: %w", context.Cause(ctx))
@@ -76,7 +93,14 @@ func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Lo
 				d.curve.Before = r.driftAccs(d)
 			}
 		}
-		took, err := r.learn(r.examples(task), cfg.BatchSize)
+		// The fresh method is already at the start of the first task;
+		// opening another there would leave an empty task behind.
+		if hasTasks && i > 0 {
+			tb.BeginTask()
+		}
+		ex := r.examples(task)
+		res.TrainExamples += len(ex)
+		took, err := r.learnEpochs(ex, cfg.BatchSize, res.Epochs)
 		if err != nil {
 			return nil, fmt.Errorf("eval: %s learning %s: %w", name, task.Name, err)
 		}
@@ -95,8 +119,58 @@ func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Lo
 		d.curve.Final = r.driftAccs(d)
 		res.Drift = append(res.Drift, *d.curve)
 	}
+	res.FewShot = cfg.FewShot
+	if res.NeverNamed, err = NeverNamed(ctx, ds, name, cfg, log); err != nil {
+		return nil, err
+	}
 	return res, finish(res)
 }
+
+// NeverNamed is the few-shot accuracy (percent) on the scenario's first
+// new_classes task, whose class names the text encoder never saw: a fresh
+// instance of method name learns exactly cfg.FewShot examples of each of
+// the task's classes (the first ones in the training set's order, so the
+// selection is deterministic) with the same budget as in Run, and is
+// tested on the task's whole test set. Nil when the scenario has no such
+// task or cfg.FewShot is 0.
+func NeverNamed(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Logger) (*float64, error) {
+	j := slices.IndexFunc(ds.Tasks, func(s Set) bool { return s.Kind == NewClassesKind })
+	if j < 0 || cfg.FewShot < 1 {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("eval: %w", context.Cause(ctx))
+	}
+	r, err := newRunner(ds, name, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	task := &ds.Tasks[j]
+	all := r.examples(*task)
+	count := make([]int, len(task.Classes))
+	var ex []learner.Example
+	for i, e := range all {
+		c := task.Train.Class[i]
+		if count[c] < cfg.FewShot {
+			count[c]++
+			ex = append(ex, e)
+		}
+	}
+	for c, n := range count {
+		if n < cfg.FewShot {
+			return nil, fmt.Errorf("eval: %s: class %s has %d training examples, fewer than few_shot %d", task.Name, task.Classes[c], n, cfg.FewShot)
+		}
+	}
+	if _, err := r.learnEpochs(ex, cfg.BatchSize, cfg.epochsFor(name)); err != nil {
+		return nil, fmt.Errorf("eval: %s few-shot on %s: %w", name, task.Name, err)
+	}
+	acc, _ := r.accuracy(&task.Test, r.taskIdx[j], nil)
+	return &acc, nil
+}
+
+// NewClassesKind is the world task kind whose classes have names the text
+// encoder never saw.
+const NewClassesKind = "new_classes"
 
 // RunJoint is the joint-training upper bound: a fresh cfg.JointMethod
 // learns the union of every task's training set at once (cfg.JointEpochs
@@ -132,6 +206,7 @@ func RunJoint(ctx context.Context, ds *Dataset, cfg Config, log *slog.Logger) (*
 		took += d
 	}
 	res.LearnSeconds = []float64{took.Seconds()}
+	res.Epochs, res.TrainExamples = cfg.JointEpochs, len(all)
 	res.Footprint = []learner.Footprint{r.m.Footprint()}
 	final, zs := r.taskAccs(), r.zeroShotAccs()
 	for range ds.Tasks {
@@ -158,6 +233,13 @@ func finish(res *Result) error {
 		return fmt.Errorf("eval: %s: %w", res.Method, err)
 	}
 	res.Avg, res.Last = s.Avg, s.Last
+	if res.TrainExamples > 0 {
+		var sec float64
+		for _, v := range res.LearnSeconds {
+			sec += v
+		}
+		res.UpdateMicros = 1e6 * sec / float64(res.TrainExamples)
+	}
 	res.BWT, res.Transfer, res.Forgetting = finite(s.BWT), finite(s.Transfer), finite(s.Forgetting)
 	if n := len(res.ZeroShot); n > 0 {
 		for k, v := range res.ZeroShot[n-1] {
@@ -275,6 +357,20 @@ func (r *runner) learn(ex []learner.Example, batch int) (time.Duration, error) {
 		}
 	}
 	return time.Since(t0), nil
+}
+
+// learnEpochs makes epochs passes over ex, in order: the order matters to
+// drift tasks (days in sequence), so passes are not shuffled.
+func (r *runner) learnEpochs(ex []learner.Example, batch, epochs int) (time.Duration, error) {
+	var took time.Duration
+	for range epochs {
+		d, err := r.learn(ex, batch)
+		if err != nil {
+			return 0, err
+		}
+		took += d
+	}
+	return took, nil
 }
 
 // correct reports whether item i of sp is classified right among the set's

@@ -7,17 +7,9 @@ import (
 )
 
 // Helpers shared by the vocabulary learners (coleclip, cllclip) and the
-// regularised heads (zscl, modx, sit): task boundaries, per-class vector
-// tables in snapshots, and small vector arithmetic.
-
-// TaskBoundary is implemented by methods whose regularisers refer to "the
-// start of the current task" (anchors, old-model copies, weight averages).
-// The device has no task IDs: a method calls it on its own when a class it
-// has never learned shows up (if so configured), and the daemon or a
-// benchmark can call it when it knows a new task or domain starts.
-type TaskBoundary interface {
-	BeginTask()
-}
+// regularised heads (zscl, modx, sit): which classes are new (for task
+// boundaries, see TaskBoundary in task.go), per-class vector tables in
+// snapshots, and small vector arithmetic.
 
 // seenClasses remembers which classes a method has learned, so the first
 // example of a new class can open a new task.

@@ -34,9 +34,11 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	plotOut := fs.String("plot", "", "write the accuracy-matrix heatmaps and accuracy-over-time lines as PNG to this file")
 	jointMethod := fs.String("joint-method", eval.DefaultConfig().JointMethod, "method the joint upper bound trains offline on all tasks at once")
 	jointEpochs := fs.Int("joint-epochs", eval.DefaultConfig().JointEpochs, "passes of the joint upper bound over all training data")
+	epochs := fs.Int("epochs", eval.DefaultConfig().Epochs, "passes over each task's training set for gradient-trained methods (the same budget for all of them)")
+	fewShot := fs.Int("few-shot", eval.DefaultConfig().FewShot, "examples per never-named class for the few-shot measurement (0 skips it)")
 	cacheDir := fs.String("cache", "", "embedding cache directory (default: state_dir/eval-cache; \"off\" disables)")
 	fs.Usage = func() {
-		fmt.Fprint(env.stderr, "usage: edge eval [--scenario FILE|NAME] [--method NAME[,NAME...]|all] [--json OUT] [--markdown OUT] [--plot OUT.png] [--cache DIR|off] [--config FILE] [--set key=value]\n\n"+
+		fmt.Fprint(env.stderr, "usage: edge eval [--scenario FILE|NAME] [--method NAME[,NAME...]|all] [--json OUT] [--markdown OUT] [--plot OUT.png] [--epochs N] [--few-shot N] [--cache DIR|off] [--config FILE] [--set key=value]\n\n"+
 			"Renders the scenario's pictures, embeds them once with the configured model (accel section; cached per\n"+
 			"model and scenario), then learns the tasks in order with each method and prints a Markdown summary table.\n"+
 			"Methods: "+strings.Join(learner.Methods(), ", ")+", "+eval.JointName+".\n\n")
@@ -71,6 +73,7 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	ecfg.Learner = cfg.Learner
 	ecfg.Templates = cfg.Labels.Templates
 	ecfg.JointMethod, ecfg.JointEpochs = *jointMethod, *jointEpochs
+	ecfg.Epochs, ecfg.FewShot = *epochs, *fewShot
 	if err := ecfg.Validate(); err != nil {
 		fmt.Fprintln(env.stderr, "edge eval:", err)
 		return 2

@@ -17,7 +17,7 @@ func TestEvalCLIWritesReports(t *testing.T) {
 	dir := t.TempDir()
 	scenario := testutil.RepoPath(t, "eval", "testdata", "tiny.yaml")
 	jsonOut, mdOut, plotOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md"), filepath.Join(dir, "r.png")
-	args := []string{"eval", "--scenario", scenario, "--method", "ncm,zeroshot,joint",
+	args := []string{"eval", "--scenario", scenario, "--method", "ncm,zeroshot,finetune,joint", "--epochs", "2",
 		"--set", "accel.backend=fake", "--set", "accel.model_dir=" + testutil.RepoPath(t, "models", "testclip"),
 		"--cache", filepath.Join(dir, "cache"), "--json", jsonOut, "--markdown", mdOut, "--plot", plotOut}
 	code, stdout, stderr := runEdge(t, nil, args...)
@@ -40,14 +40,19 @@ func TestEvalCLIWritesReports(t *testing.T) {
 	if err := json.Unmarshal(b, &results); err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 3 {
+	if len(results) != 4 {
 		t.Fatalf("%d results", len(results))
 	}
 	for _, r := range results {
-		for _, k := range []string{"method", "avg", "last", "bwt", "transfer", "matrix"} {
+		for _, k := range []string{"method", "avg", "last", "bwt", "transfer", "matrix", "never_named_10shot", "update_us_per_example", "epochs"} {
 			if _, ok := r[k]; !ok {
 				t.Errorf("result %v lacks %q", r["method"], k)
 			}
+		}
+		// --epochs is the budget of gradient-trained methods; ncm counts
+		// each example once.
+		if want := map[any]float64{"finetune": 2, "ncm": 1}[r["method"]]; want != 0 && r["epochs"] != want {
+			t.Errorf("%v: epochs %v, want %v", r["method"], r["epochs"], want)
 		}
 		if m, _ := r["matrix"].([]any); len(m) != 3 {
 			t.Errorf("%v: matrix %v", r["method"], r["matrix"])
@@ -62,16 +67,28 @@ func TestEvalCLIWritesReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w, h := eval.PlotSize(3, 3); img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+	if w, h := eval.PlotSize(4, 3); img.Bounds().Dx() != w || img.Bounds().Dy() != h {
 		t.Errorf("plot %v, want %dx%d", img.Bounds(), w, h)
 	}
-	if md, _ := os.ReadFile(mdOut); !strings.Contains(string(md), "after learning task i") {
+	if md, _ := os.ReadFile(mdOut); !strings.Contains(string(md), "after learning task i") || !strings.Contains(string(md), "never-named 10-shot") {
 		t.Errorf("markdown lacks the matrices:\n%s", md)
 	}
 	// The second run reads the cache: nothing is encoded.
 	code, _, stderr = runEdge(t, nil, args...)
 	if code != 0 || !strings.Contains(stderr, "embeddings hit (0 images encoded") {
 		t.Errorf("second run: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestEvalCLIRejectsBadBudget(t *testing.T) {
+	for _, tc := range []struct{ flag, value, want string }{
+		{"--epochs", "0", "epochs 0 < 1"},
+		{"--few-shot", "-1", "few_shot -1 < 0"},
+	} {
+		code, _, stderr := runEdge(t, nil, "eval", tc.flag, tc.value)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s %s: exit %d: %s", tc.flag, tc.value, code, stderr)
+		}
 	}
 }
 
