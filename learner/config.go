@@ -21,6 +21,12 @@ type Config struct {
 	LogitScale float32 `yaml:"logit_scale"`
 	// Seed makes initialisation and sampling reproducible.
 	Seed uint64 `yaml:"seed"`
+	// TextDuplicate is the cosine at or above which two classes' text
+	// embeddings count as the same (LabelSet.InformativeText): the
+	// gradient-trained heads (finetune, zscl, modx, sit, moe) then learn a
+	// class vector for them instead of keeping the text fixed. Above 1
+	// turns this off.
+	TextDuplicate float32 `yaml:"text_duplicate"`
 
 	NCM      NCMConfig      `yaml:"ncm"`
 	KNN      KNNConfig      `yaml:"knn"`
@@ -87,11 +93,12 @@ type PseudoConfig struct {
 // Dim is left 0 to be taken from the encoder.
 func DefaultConfig() Config {
 	return Config{
-		Method:     "ncm",
-		LogitScale: 100,
-		Seed:       1,
-		NCM:        NCMConfig{Alpha: 0.5},
-		KNN:        KNNConfig{K: 5, Capacity: 2000, Weighted: true},
+		Method:        "ncm",
+		LogitScale:    100,
+		Seed:          1,
+		TextDuplicate: DefaultTextDuplicate,
+		NCM:           NCMConfig{Alpha: 0.5},
+		KNN:           KNNConfig{K: 5, Capacity: 2000, Weighted: true},
 		Finetune: FinetuneConfig{
 			Hidden: 64, Optimizer: "adam", LR: 1e-3, Momentum: 0.9, Steps: 1,
 		},
@@ -118,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.LogitScale > 0) || math.IsInf(float64(c.LogitScale), 0) {
 		bad("logit_scale %v must be > 0", c.LogitScale)
+	}
+	if !(c.TextDuplicate > 0) || math.IsInf(float64(c.TextDuplicate), 0) {
+		bad("text_duplicate %v must be > 0", c.TextDuplicate)
 	}
 	if !(c.NCM.Alpha >= 0 && c.NCM.Alpha <= 1) {
 		bad("ncm.alpha %v not in [0,1]", c.NCM.Alpha)

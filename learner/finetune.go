@@ -39,8 +39,10 @@ const classParamPrefix = "class/"
 //	u = x + W2·relu(W1·x + b1) + b2,  z = u/‖u‖,  logit_c = scale·z·ŵ_c
 //
 // trained with plain cross-entropy against the class vectors ŵ_c: the text
-// embedding when the class has one (kept fixed), otherwise a learned vector
-// imprinted from the first example. W2 starts at zero so the adapter starts
+// embedding when the class has an informative one (kept fixed), otherwise a
+// learned vector imprinted from the first example — also for classes whose
+// text coincides with another class's (LabelSet.InformativeText: names the
+// tokenizer does not know), which the text could never tell apart. W2 starts at zero so the adapter starts
 // as the identity (zero-shot behaviour); nothing protects old classes, so it
 // forgets — which is what it is here to show.
 //
@@ -131,8 +133,9 @@ func (f *Finetune) forward(emb []float32) float64 {
 	return normalizeInto(sc.z, sc.u)
 }
 
-// classVecs fills sc.vecs with the unit class vector of each label (nil if
-// the class has neither text nor a learned vector).
+// classVecs fills sc.vecs with the unit class vector of each label: its
+// informative text embedding, else its learned vector, else its text
+// (zero-shot scoring until examples give it a vector), else nil.
 func (f *Finetune) classVecs(s *LabelSet) {
 	sc := &f.sc
 	n := s.Len()
@@ -145,18 +148,18 @@ func (f *Finetune) classVecs(s *LabelSet) {
 	sc.vecs, sc.vparam, sc.vnorm = sc.vecs[:n], sc.vparam[:n], sc.vnorm[:n]
 	for i := 0; i < n; i++ {
 		sc.vparam[i], sc.vnorm[i] = nil, 1
-		if t := s.Text(i); t != nil {
+		if t := s.InformativeText(i, f.cfg.TextDuplicate); t != nil {
 			sc.vecs[i] = t
 			continue
 		}
 		p, ok := f.class[s.ID(i)]
 		if !ok {
-			sc.vecs[i] = nil
+			sc.vecs[i] = s.Text(i)
 			continue
 		}
 		nv := norm(p.w)
 		if nv == 0 {
-			sc.vecs[i] = nil
+			sc.vecs[i] = s.Text(i)
 			continue
 		}
 		sc.vecs[i] = unitInto(&sc.unit[i], p.w, nv)
@@ -211,12 +214,13 @@ func (f *Finetune) Learn(batch []Example) error {
 	return nil
 }
 
-// imprint creates a class vector for labels that have no text embedding,
-// from the adapter's output for their first example.
+// imprint creates a class vector for labels that have no informative text
+// embedding (LabelSet.InformativeText), from the adapter's output for their
+// first example.
 func (f *Finetune) imprint(batch []Example, s *LabelSet) {
 	for _, e := range batch {
 		i, _ := s.Index(e.Label)
-		if s.Text(i) != nil {
+		if s.InformativeText(i, f.cfg.TextDuplicate) != nil {
 			continue
 		}
 		if _, ok := f.class[e.Label]; ok {
@@ -603,7 +607,7 @@ func (f *Finetune) Footprint() Footprint {
 	fixed += bytesF32(len(f.w1.w) + len(f.b1.w) + len(f.w2.w) + len(f.b2.w)) // base
 	nc := len(f.class)
 	var per int64
-	if nc > 0 { // classes with a text embedding cost nothing here
+	if nc > 0 { // classes with an informative text embedding cost nothing here
 		per = 5 * bytesF32(f.cfg.Dim) // w, g, m, v, base
 	}
 	return Footprint{Classes: nc, Fixed: fixed, PerClass: per, Total: fixed + int64(nc)*per}

@@ -73,6 +73,9 @@ type LabelSet struct {
 	text  [][]float32 // nil entry: no text embedding for that class
 	index map[ID]int
 	byNm  map[string]ID
+
+	overlapOnce sync.Once
+	overlap     []float32 // see TextOverlap; computed on first use
 }
 
 // Generation increases on every change, so methods can cache derived class

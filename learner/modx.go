@@ -77,7 +77,7 @@ func (h *Head) modx(batch []Example, s *LabelSet, mask []bool) float64 {
 		omega := float64(e.W()) / wsum
 		// old row
 		adapterForward(h.anchor, d, hd, e.Emb, sc)
-		sc.setVecs(s, h.anchor)
+		sc.setVecs(s, h.anchor, h.cfg.TextDuplicate)
 		sc.logits = cosineLogits(sc.vecs, sc.z, scale, sc.logits)
 		un := f.forward(e.Emb)
 		f.sc.logits = cosineLogits(f.sc.vecs, f.sc.z, scale, f.sc.logits)

@@ -94,10 +94,10 @@ type moeRouter struct{ w, b *param }
 //	s = W_t·x + b_t,  z = u/‖u‖,  logit_c = scale·z·ŵ_c,
 //
 // trained with cross-entropy over cosine logits against the label text
-// embeddings (learned class vectors only for classes without text). When a
-// task ends, the experts its router used most are frozen, so later tasks
-// can reuse but not overwrite them, and its router is not trained again
-// unless the task is resumed (BeginTaskID).
+// embeddings (learned class vectors only for classes without informative
+// text, LabelSet.InformativeText). When a task ends, the experts its router
+// used most are frozen, so later tasks can reuse but not overwrite them, and
+// its router is not trained again unless the task is resumed (BeginTaskID).
 // Experts start as the identity (W2 = 0).
 //
 // A Selector (the paper's distribution-discriminative auto-selector) picks
@@ -117,7 +117,7 @@ type MoE struct {
 	mu          sync.Mutex
 	experts     []*moeExpert
 	routers     map[int]*moeRouter
-	class       map[ID]*param // learned vectors of classes without text
+	class       map[ID]*param // learned vectors of classes without informative text
 	classFrozen map[ID]bool
 	usage       []float64   // top-k selections per expert in the current task
 	taskClasses map[ID]bool // class vectors created or trained in the current task
@@ -156,6 +156,9 @@ func NewMoE(cfg Config, mc MoEConfig, labels *Labels, log *slog.Logger) (*MoE, e
 	}
 	if cfg.Dim < 1 || labels == nil || labels.Dim() != cfg.Dim {
 		return nil, fmt.Errorf("%w: moe needs dim >= 1 matching the labels", ErrDim)
+	}
+	if !(cfg.TextDuplicate > 0) {
+		return nil, fmt.Errorf("%w: text_duplicate %v must be > 0", ErrInvalidConfig, cfg.TextDuplicate)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -381,7 +384,8 @@ func topK(s []float32, top []int) {
 	}
 }
 
-// classVecs fills sc.vecs with each label's unit class vector.
+// classVecs fills sc.vecs with each label's unit class vector, by
+// Finetune.classVecs's rule.
 func (m *MoE) classVecs(s *LabelSet) {
 	sc := &m.sc
 	n := s.Len()
@@ -392,18 +396,18 @@ func (m *MoE) classVecs(s *LabelSet) {
 	sc.vecs, sc.vparam, sc.vnorm = sc.vecs[:n], sc.vparam[:n], sc.vnorm[:n]
 	for i := 0; i < n; i++ {
 		sc.vparam[i], sc.vnorm[i], sc.vecs[i] = nil, 1, nil
-		if t := s.Text(i); t != nil {
+		if t := s.InformativeText(i, m.cfg.TextDuplicate); t != nil {
 			sc.vecs[i] = t
 			continue
 		}
-		p, ok := m.class[s.ID(i)]
-		if !ok {
-			continue
+		if p, ok := m.class[s.ID(i)]; ok {
+			if nv := norm(p.w); nv > 0 {
+				sc.vecs[i] = unitInto(&sc.unit[i], p.w, nv)
+				sc.vparam[i], sc.vnorm[i] = p, nv
+				continue
+			}
 		}
-		if nv := norm(p.w); nv > 0 {
-			sc.vecs[i] = unitInto(&sc.unit[i], p.w, nv)
-			sc.vparam[i], sc.vnorm[i] = p, nv
-		}
+		sc.vecs[i] = s.Text(i)
 	}
 }
 
@@ -628,12 +632,13 @@ func (m *MoE) countUsage(batch []Example, r *moeRouter) {
 	}
 }
 
-// imprint creates a class vector for labels without text, from the
-// adapters' output for their first example.
+// imprint creates a class vector for labels without informative text
+// (LabelSet.InformativeText), from the adapters' output for their first
+// example.
 func (m *MoE) imprint(batch []Example, s *LabelSet, r *moeRouter) {
 	for _, e := range batch {
 		i, _ := s.Index(e.Label)
-		if s.Text(i) != nil {
+		if s.InformativeText(i, m.cfg.TextDuplicate) != nil {
 			continue
 		}
 		if _, ok := m.class[e.Label]; ok {

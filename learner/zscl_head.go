@@ -245,8 +245,9 @@ func adapterForward(ws *weightSet, d, hd int, emb []float32, sc *headScratch) fl
 }
 
 // setVecs fills sc.vecs with each label's unit class vector under ws: the
-// text embedding, else ws's learned vector, else nil.
-func (sc *headScratch) setVecs(s *LabelSet, ws *weightSet) {
+// informative text embedding, else ws's learned vector, else the text, else
+// nil (the same rule as Finetune.classVecs); dup is Config.TextDuplicate.
+func (sc *headScratch) setVecs(s *LabelSet, ws *weightSet, dup float32) {
 	n := s.Len()
 	if cap(sc.vecs) < n {
 		sc.vecs = make([][]float32, n)
@@ -255,15 +256,17 @@ func (sc *headScratch) setVecs(s *LabelSet, ws *weightSet) {
 	sc.vecs = sc.vecs[:n]
 	for i := range sc.vecs {
 		sc.vecs[i] = nil
-		if t := s.Text(i); t != nil {
+		if t := s.InformativeText(i, dup); t != nil {
 			sc.vecs[i] = t
 			continue
 		}
 		if w, ok := ws.class[s.ID(i)]; ok {
 			if nv := norm(w); nv > 0 {
 				sc.vecs[i] = unitInto(&sc.unit[i], w, nv)
+				continue
 			}
 		}
+		sc.vecs[i] = s.Text(i)
 	}
 }
 
@@ -282,7 +285,7 @@ func (h *Head) Predict(emb, dst []float32) ([]float32, error) {
 	}
 	if h.avg != nil {
 		adapterForward(h.avg, h.cfg.Dim, h.cfg.Finetune.Hidden, emb, &h.sc)
-		h.sc.setVecs(s, h.avg)
+		h.sc.setVecs(s, h.avg, h.cfg.TextDuplicate)
 		return cosineLogits(h.sc.vecs, h.sc.z, h.cfg.LogitScale, dst), nil
 	}
 	h.f.forward(emb)

@@ -132,7 +132,7 @@ func TestZSCLWeightAverage(t *testing.T) {
 	}
 	got, _ := h.Predict(w.test[0], nil)
 	adapterForward(h.avg, 12, cfg.Finetune.Hidden, w.test[0], &h.sc)
-	h.sc.setVecs(w.labels.Current(), h.avg)
+	h.sc.setVecs(w.labels.Current(), h.avg, cfg.TextDuplicate)
 	want := cosineLogits(h.sc.vecs, h.sc.z, cfg.LogitScale, nil)
 	if d := maxAbsDiff([][]float32{got}, [][]float32{want}); d != 0 {
 		t.Fatalf("Predict is not the averaged model (diff %v)", d)
