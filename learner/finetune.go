@@ -72,7 +72,7 @@ type Finetune struct {
 type scratch struct {
 	x, u, z, dz, du []float32
 	h, a, da        []float32
-	logits, p       []float32
+	logits, p, dl   []float32 // dl: loss gradient w.r.t. the logits
 	vecs            [][]float32
 	vparam          []*param // class param behind vecs[i], nil for text
 	vnorm           []float64
@@ -256,32 +256,10 @@ func (f *Finetune) lossAndGrad(batch []Example, s *LabelSet) float64 {
 		if sc.vecs[y] == nil {
 			continue // cannot happen after imprint; guard against label races
 		}
-		loss -= float64(omega) * math.Log(math.Max(float64(sc.p[y]), 1e-30))
+		sc.dl = growF32(sc.dl, len(sc.p))
+		loss += crossEntropyGrad(sc.dl, sc.p, y, omega)
 		clear(sc.dz)
-		for c, v := range sc.vecs {
-			if v == nil {
-				continue
-			}
-			g := sc.p[c]
-			if c == y {
-				g--
-			}
-			g *= omega
-			if g == 0 {
-				continue
-			}
-			for i := range sc.dz {
-				sc.dz[i] += scale * g * v[i]
-			}
-			if p := sc.vparam[c]; p != nil {
-				// d/dv of v/‖v‖ projected: (dŵ - ŵ(ŵ·dŵ))/‖v‖ with dŵ = scale·g·z
-				proj := dot(v, sc.z)
-				k := scale * g / float32(sc.vnorm[c])
-				for i := range p.g {
-					p.g[i] += k * (sc.z[i] - v[i]*proj)
-				}
-			}
-		}
+		cosineLogitsBackward(sc.dl, sc.vecs, sc.vparam, sc.vnorm, sc.z, sc.dz, scale, nil)
 		f.backward(un)
 	}
 	if wd := f.cfg.Finetune.WeightDecay; wd > 0 {

@@ -141,7 +141,7 @@ type moeScratch struct {
 	g, dg           []float32   // gates of top, and dL/dg
 	h, a, e         [][]float32 // per selected expert: pre-activation, activation, output
 	dh              []float32
-	logits, p       []float32
+	logits, p, dl   []float32 // dl: loss gradient w.r.t. the logits
 	vecs            [][]float32
 	vparam          []*param
 	vnorm           []float64
@@ -425,6 +425,7 @@ func (m *MoE) lossAndGrad(batch []Example, r *moeRouter, s *LabelSet) float64 {
 		wsum += float64(e.W())
 	}
 	scale := m.cfg.LogitScale
+	frozen := func(c int) bool { return m.classFrozen[s.ID(c)] }
 	var loss float64
 	for _, ex := range batch {
 		omega := float32(float64(ex.W()) / wsum)
@@ -435,31 +436,10 @@ func (m *MoE) lossAndGrad(batch []Example, r *moeRouter, s *LabelSet) float64 {
 		if sc.vecs[y] == nil {
 			continue
 		}
-		loss -= float64(omega) * math.Log(math.Max(float64(sc.p[y]), 1e-30))
+		sc.dl = growF32(sc.dl, len(sc.p))
+		loss += crossEntropyGrad(sc.dl, sc.p, y, omega)
 		clear(sc.dz)
-		for c, v := range sc.vecs {
-			if v == nil {
-				continue
-			}
-			g := sc.p[c]
-			if c == y {
-				g--
-			}
-			g *= omega
-			if g == 0 {
-				continue
-			}
-			for i := range sc.dz {
-				sc.dz[i] += scale * g * v[i]
-			}
-			if p := sc.vparam[c]; p != nil && !m.classFrozen[s.ID(c)] {
-				proj := dot(v, sc.z)
-				k := scale * g / float32(sc.vnorm[c])
-				for i := range p.g {
-					p.g[i] += k * (sc.z[i] - v[i]*proj)
-				}
-			}
-		}
+		cosineLogitsBackward(sc.dl, sc.vecs, sc.vparam, sc.vnorm, sc.z, sc.dz, scale, frozen)
 		zdz := dot(sc.z, sc.dz)
 		inv := float32(1 / un)
 		for i := range sc.du {

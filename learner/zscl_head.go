@@ -402,25 +402,8 @@ func (h *Head) lossAndGrad(batch []Example, s *LabelSet, mask []bool, refIdx []i
 // the effect of dl, the loss gradient with respect to the logits
 // scale·z·ŵ_c of the last forward (f.classVecs must be current).
 func (h *Head) logitBackward(dl []float32) {
-	f := h.f
-	sc := &f.sc
-	scale := h.cfg.LogitScale
-	for c, v := range sc.vecs {
-		g := dl[c]
-		if v == nil || g == 0 {
-			continue
-		}
-		for i := range sc.dz {
-			sc.dz[i] += scale * g * v[i]
-		}
-		if p := sc.vparam[c]; p != nil {
-			proj := dot(v, sc.z)
-			k := scale * g / float32(sc.vnorm[c])
-			for i := range p.g {
-				p.g[i] += k * (sc.z[i] - v[i]*proj)
-			}
-		}
-	}
+	sc := &h.f.sc
+	cosineLogitsBackward(dl, sc.vecs, sc.vparam, sc.vnorm, sc.z, sc.dz, h.cfg.LogitScale, nil)
 }
 
 // taskLoss adds the gradient of the weighted mean cross-entropy over
