@@ -2,7 +2,8 @@ package accel
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/clipfleet/clipfleet/internal/errkind"
 )
 
 // Sentinel errors let the daemon decide what to do with a failure: try
@@ -37,13 +38,5 @@ var (
 // which still matches kind with errors.Is, as well as any error wrapped
 // with %w in the format.
 func WithKind(kind error, format string, args ...any) error {
-	return &kindError{err: fmt.Errorf(format, args...), kind: kind}
+	return errkind.New(kind, format, args...)
 }
-
-type kindError struct {
-	err  error
-	kind error
-}
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }

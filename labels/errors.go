@@ -2,7 +2,8 @@ package labels
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/clipfleet/clipfleet/internal/errkind"
 )
 
 // Sentinel errors for decisions callers make.
@@ -36,13 +37,5 @@ var (
 // sentinel's words) but which matches kind with errors.Is, as well as any
 // error wrapped with %w in format.
 func errorf(kind error, format string, args ...any) error {
-	return &kindError{err: fmt.Errorf(format, args...), kind: kind}
+	return errkind.New(kind, format, args...)
 }
-
-type kindError struct {
-	err  error
-	kind error
-}
-
-func (e *kindError) Error() string   { return e.err.Error() }
-func (e *kindError) Unwrap() []error { return []error{e.err, e.kind} }
