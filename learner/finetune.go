@@ -482,23 +482,7 @@ func (f *Finetune) Delta(base uint64) (*Delta, error) {
 	}
 	d := &Delta{Method: f.Name(), Dim: f.cfg.Dim, ModelID: f.cfg.ModelID, BaseVersion: base, ID: f.sync.newExport(), Examples: f.sinceBase}
 	f.exported = map[string][]float32{}
-	for _, p := range f.params() {
-		diff := make([]float32, len(p.w))
-		b := f.base[p.name]
-		changed := false
-		for i, w := range p.w {
-			if b != nil {
-				w -= b[i]
-			}
-			diff[i] = w
-			changed = changed || w != 0
-		}
-		if !changed {
-			continue
-		}
-		d.Tensors = append(d.Tensors, Tensor{Name: p.name, Shape: append([]int(nil), p.shape...), Data: diff})
-		f.exported[p.name] = diff
-	}
+	d.Tensors = paramDeltas(f.params(), f.base, f.exported)
 	d.Labels = labelInfos(f.labels.Current(), sortedIDs(f.class))
 	f.exportedEx = f.sinceBase
 	return d, nil

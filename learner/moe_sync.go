@@ -193,23 +193,7 @@ func (m *MoE) Delta(base uint64) (*Delta, error) {
 	}
 	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport(), Examples: m.sinceBase}
 	m.exported = map[string][]float32{}
-	for _, p := range m.params() {
-		diff := make([]float32, len(p.w))
-		b := m.base[p.name]
-		changed := false
-		for i, w := range p.w {
-			if b != nil {
-				w -= b[i]
-			}
-			diff[i] = w
-			changed = changed || w != 0
-		}
-		if !changed {
-			continue
-		}
-		d.Tensors = append(d.Tensors, Tensor{Name: p.name, Shape: append([]int(nil), p.shape...), Data: diff})
-		m.exported[p.name] = diff
-	}
+	d.Tensors = paramDeltas(m.params(), m.base, m.exported)
 	m.sel.appendDelta(d)
 	var taught []ID
 	for _, c := range m.tasks.counts {
