@@ -34,8 +34,8 @@ func startGrabber(t *testing.T, src capture.Source, finite bool) *capture.Grabbe
 }
 
 func TestRunStopsAtMaxFramesWithOrderedEvents(t *testing.T) {
-	src := capturetest.New("cam", capturetest.Frames(1000, 64, 48))
-	g := startGrabber(t, src, true)
+	src := capturetest.New("cam", capturetest.Frames(1<<30, 64, 48))
+	g := startGrabber(t, src, false)
 	enc := acceltest.New(acceltest.Config{Dim: 32})
 	var events []Event
 	d, err := New(Options{Frames: g, Encoder: enc, SourceStats: g.Stats, MaxFrames: 7,
