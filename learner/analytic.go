@@ -539,16 +539,10 @@ func (a *Analytic) Snapshot() ([]byte, error) {
 // configuration (they define φ); λ, temperature and the selector's
 // thresholds are configuration and may differ.
 func (a *Analytic) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta analyticMeta
+	e, err := openState(b, a.Name(), a.cfg.Dim, analyticVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", a.Name(), a.cfg.Dim, analyticVersion); err != nil {
-		return err
-	}
-	var meta analyticMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: analytic meta: %v", ErrCorrupt, err)
 	}
 	if meta.Features != a.ac.Features || (meta.Features > 0 && meta.Seed != a.cfg.Seed) {
 		return fmt.Errorf("%w: snapshot has %d features seed %d, config %d features seed %d",

@@ -64,16 +64,10 @@ func (m *CLLCLIP) Snapshot() ([]byte, error) {
 // Restore implements Method; the options are configuration, so a snapshot
 // restores under other values.
 func (m *CLLCLIP) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta cllclipMeta
+	e, err := openState(b, m.Name(), m.cfg.Dim, stateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", m.Name(), m.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var meta cllclipMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: cllclip meta: %v", ErrCorrupt, err)
 	}
 	ids := make([]ID, len(meta.Classes))
 	for i, c := range meta.Classes {

@@ -38,16 +38,10 @@ func (m *CoLeCLIP) Snapshot() ([]byte, error) {
 // Restore implements Method; momentum and anchor strength are
 // configuration, so a snapshot restores under other values.
 func (m *CoLeCLIP) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta coleclipMeta
+	e, err := openState(b, m.Name(), m.cfg.Dim, stateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", m.Name(), m.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var meta coleclipMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: coleclip meta: %v", ErrCorrupt, err)
 	}
 	fleet, err := decodeVecs("fleet/", meta.Fleet, e, m.cfg.Dim)
 	if err != nil {

@@ -393,16 +393,10 @@ func (f *Finetune) Snapshot() ([]byte, error) {
 
 // Restore implements Method; the hidden size must match the configuration.
 func (f *Finetune) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta finetuneMeta
+	e, err := openState(b, f.Name(), f.cfg.Dim, stateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", f.Name(), f.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var meta finetuneMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: finetune meta: %v", ErrCorrupt, err)
 	}
 	if meta.Hidden != f.cfg.Finetune.Hidden {
 		return fmt.Errorf("%w: snapshot hidden %d, config %d", ErrIncompatible, meta.Hidden, f.cfg.Finetune.Hidden)

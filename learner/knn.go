@@ -245,16 +245,10 @@ func (k *KNN) Snapshot() ([]byte, error) {
 // Restore implements Method. A snapshot larger than this configuration's
 // capacity is refused rather than silently truncated.
 func (k *KNN) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta knnMeta
+	e, err := openState(b, k.Name(), k.cfg.Dim, stateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", k.Name(), k.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var meta knnMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: knn meta: %v", ErrCorrupt, err)
 	}
 	t, ok := e.F32("emb")
 	n := len(meta.Labels)

@@ -78,16 +78,10 @@ func (m *MoE) Snapshot() ([]byte, error) {
 
 // Restore implements Method; the expert shape must match the configuration.
 func (m *MoE) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta moeMeta
+	e, err := openState(b, m.Name(), m.cfg.Dim, moeVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", m.Name(), m.cfg.Dim, moeVersion); err != nil {
-		return err
-	}
-	var meta moeMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: moe meta: %v", ErrCorrupt, err)
 	}
 	if meta.Experts != m.mc.Experts || meta.Hidden != m.mc.Hidden || meta.TopK != m.mc.TopK {
 		return fmt.Errorf("%w: snapshot has %d experts of %d top-%d, config %d of %d top-%d", ErrIncompatible,

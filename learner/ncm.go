@@ -269,16 +269,10 @@ func (m *NCM) Snapshot() ([]byte, error) {
 // Restore implements Method. The mixing weight α is configuration, not
 // state, so a snapshot restores under a different α.
 func (m *NCM) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta ncmMeta
+	e, err := openState(b, m.Name(), m.cfg.Dim, stateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", m.Name(), m.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var meta ncmMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: ncm meta: %v", ErrCorrupt, err)
 	}
 	cur, err := decodeSums("cur/", meta.Cur, e, m.cfg.Dim)
 	if err != nil {

@@ -2,7 +2,6 @@ package learner
 
 import (
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"sync"
 )
@@ -71,16 +70,10 @@ func (z *ZeroShot) Snapshot() ([]byte, error) {
 
 // Restore implements Method.
 func (z *ZeroShot) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var m syncMeta
+	_, err := openState(b, z.Name(), z.cfg.Dim, stateVersion, &m)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", z.Name(), z.cfg.Dim, stateVersion); err != nil {
-		return err
-	}
-	var m syncMeta
-	if err := json.Unmarshal(e.Meta, &m); err != nil {
-		return fmt.Errorf("%w: zeroshot meta: %v", ErrCorrupt, err)
 	}
 	z.mu.Lock()
 	z.sync.setMeta(m)

@@ -120,16 +120,10 @@ func (h *Head) Snapshot() ([]byte, error) {
 // Restore implements Method. Everything is decoded and checked before the
 // state changes.
 func (h *Head) Restore(b []byte) error {
-	e, err := DecodeEnvelope(b)
+	var meta headMeta
+	e, err := openState(b, h.Name(), h.cfg.Dim, headStateVersion, &meta)
 	if err != nil {
 		return err
-	}
-	if err := e.check("method", h.Name(), h.cfg.Dim, headStateVersion); err != nil {
-		return err
-	}
-	var meta headMeta
-	if err := json.Unmarshal(e.Meta, &meta); err != nil {
-		return fmt.Errorf("%w: %s meta: %v", ErrCorrupt, h.Name(), err)
 	}
 	if meta.HasAnchor != (h.anchor != nil) || meta.HasAvg != (h.avg != nil) {
 		return fmt.Errorf("%w: snapshot made with other %s options", ErrIncompatible, h.Name())
