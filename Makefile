@@ -39,9 +39,10 @@ test: deps-test
 bench-pipeline: build deps-model
 	/usr/bin/python3 scripts/make_benchmodel.py tmp/benchmodel
 	./bin/edge bench --set log.level=warn --frames 300
-	./bin/edge bench --set log.level=warn --frames 300 --set accel.model_dir=models/testclip
-	./bin/edge bench --set log.level=warn --frames 300 --set capture.width=640 --set capture.height=480
-	./bin/edge bench --set log.level=warn --frames 40 --warmup 5 --set accel.model_dir=tmp/benchmodel --set capture.width=640 --set capture.height=480
+	./bin/edge bench --set log.level=warn --frames 300 --set capture.source=synthetic --set capture.width=224 --set capture.height=224
+	./bin/edge bench --set log.level=warn --frames 300 --set capture.source=synthetic --set capture.width=640 --set capture.height=480
+	./bin/edge bench --set log.level=warn --frames 60 --warmup 5 --set accel.model_dir=tmp/benchmodel --set capture.source=synthetic --set capture.width=640 --set capture.height=480
+	./bin/edge bench --set log.level=warn --frames 60 --warmup 5 --set accel.model_dir=tmp/benchmodel --set capture.source=synthetic --set capture.width=640 --set capture.height=480 --set pipeline.capture=eager
 
 bench: bench-pipeline
 	$(GO) test -run '^$$' -bench . -benchmem ./...
