@@ -21,6 +21,7 @@ build: deps
 	$(GO) build -o bin/edge ./cmd/edge
 
 run: build
+	./bin/edge fleet-demo
 	./bin/edge run --set pipeline.event_format=text
 
 vet:

@@ -35,6 +35,9 @@ type Config struct {
 	// Boards selects the board (detected by default) whose accelerator
 	// and camera defaults, thermal limits and GPIO pins the daemon uses.
 	Boards boards.Config `yaml:"boards"`
+	// Sync ships what the learner learns to the fleet hub and applies the
+	// fleet's merged adapter (off by default).
+	Sync SyncConfig `yaml:"sync"`
 }
 
 // LogConfig selects the slog handler.
@@ -71,6 +74,7 @@ func DefaultConfig() Config {
 		Learner:  learner.DefaultConfig(),
 		Learn:    DefaultLearnConfig(),
 		Boards:   boards.DefaultConfig(),
+		Sync:     DefaultSyncConfig(),
 	}
 	// The default camera plays the procedural world's daylight shapes, at
 	// the model's input size, and the labels are the shapes the tiny CLIP
@@ -130,6 +134,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.Boards.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.Sync.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Sync.Enabled && !c.Learn.Enabled {
+		errs = append(errs, fmt.Errorf("%w: sync.enabled needs learn.enabled", ErrInvalidConfig))
 	}
 	return errors.Join(errs...)
 }

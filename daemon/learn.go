@@ -69,6 +69,14 @@ type Learner struct {
 	store   *checkpoint.Store
 	topK    int
 
+	// gate orders learning against fleet adapters: teach, undo, pseudo
+	// labels, exports and checkpoints hold it shared; a global adapter
+	// holds it exclusively from Apply to Commit or Rollback, so nothing
+	// learned in that window is lost by a rollback and no checkpoint
+	// records an adapter that is not committed.
+	gate sync.RWMutex
+	ab   *abState // the adapter being tried, nil outside Apply…Commit/Rollback
+
 	mu      sync.Mutex // guards everything below
 	replay  *replay.Memory
 	logits  []float32
@@ -77,8 +85,13 @@ type Learner struct {
 	pending []*frameTeach
 	lastSet *labels.Set
 	changes uint64 // bumped by every state change
-	saved   uint64 // changes at the last checkpoint
-	seq     uint64 // last checkpoint sequence
+	// exported is changes at the last ExportDelta: nothing new to send
+	// while they are equal.
+	exported uint64
+	exportID uint64     // the last export's learner.Delta.ID
+	health   SyncHealth // set by OpenFleet
+	saved    uint64     // changes at the last checkpoint
+	seq      uint64     // last checkpoint sequence
 }
 
 // frameTeach collects the next frames' embeddings for a teach request.
@@ -107,7 +120,7 @@ func OpenLearner(o LearnerOptions) (*Learner, error) {
 		cfg.LogitScale = o.Info.LogitScale
 	}
 	l := &Learner{cfg: cfg, lc: o.Learn, log: o.Log.With("component", "learner"), topK: max(1, o.TopK),
-		labels: learner.NewLabels(cfg.Dim)}
+		labels: learner.NewLabels(cfg.Dim), health: DefaultSyncConfig().Health}
 	var sections map[string][]byte
 	if o.Dir != "" {
 		st, err := checkpoint.Open(o.Dir, o.Learn.Checkpoint, l.log)
@@ -211,7 +224,9 @@ func (l *Learner) ClassifyFunc(clf *labels.Classifier) func([]float32) []Label {
 			l.syncLocked(clf.Current())
 		}
 		l.feedLocked(emb)
-		if l.cfg.Pseudo.Enabled {
+		// While a fleet adapter is on trial, frames are classified with
+		// it but not learned from (TryRLock: the frame path never waits).
+		if l.cfg.Pseudo.Enabled && l.gate.TryRLock() {
 			// One track: consecutive frames of one camera are the
 			// repeated attempts the consensus needs.
 			if o, err := l.trainer.Observe("camera", emb); err != nil {
@@ -219,6 +234,7 @@ func (l *Learner) ClassifyFunc(clf *labels.Classifier) func([]float32) []Label {
 			} else if o.Learned > 0 {
 				l.changes++
 			}
+			l.gate.RUnlock()
 		}
 		out, err := l.predictLocked(emb)
 		if err != nil && !warned {
@@ -283,6 +299,8 @@ func (l *Learner) Teach(name string, embs [][]float32) (learner.Action, error) {
 			return learner.Action{}, fmt.Errorf("%w: embedding %d has %d values, model has %d", learner.ErrDim, i, len(e), l.cfg.Dim)
 		}
 	}
+	l.gate.RLock()
+	defer l.gate.RUnlock()
 	id, err := l.labels.Add(name)
 	if err != nil {
 		return learner.Action{}, err
@@ -347,6 +365,8 @@ func (l *Learner) cancel(p *frameTeach) int {
 // restart starts a new one. Undone examples may remain in the replay
 // memory, which only samples what was seen.
 func (l *Learner) Undo(n int) ([]learner.Action, error) {
+	l.gate.RLock()
+	defer l.gate.RUnlock()
 	done, err := l.trainer.Undo(n)
 	if len(done) > 0 {
 		l.mu.Lock()
@@ -400,8 +420,18 @@ func (l *Learner) Save(force bool) (uint64, error) {
 	if l.store == nil {
 		return 0, nil
 	}
+	l.gate.RLock()
+	defer l.gate.RUnlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.saveLocked(force)
+}
+
+// saveLocked is Save with gate and mu held.
+func (l *Learner) saveLocked(force bool) (uint64, error) {
+	if l.store == nil {
+		return 0, nil
+	}
 	if !force && l.changes == l.saved {
 		return 0, nil
 	}

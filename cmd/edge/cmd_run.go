@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/daemon"
 	"github.com/clipfleet/clipfleet/internal/yamlstrict"
 )
@@ -96,6 +98,26 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		defer func() { stopLearn(); <-learnDone }()
 		log.Info("learner ready", "method", lrn.Method(), "pseudo_labels", cfg.Learner.Pseudo.Enabled)
 	}
+	var fleet *daemon.Fleet
+	if cfg.Sync.Enabled {
+		if fleet, err = openFleet(cfg, lrn, p.enc.Info(), env.lookupEnv, log); err != nil {
+			log.Error("startup failed", "err", err)
+			return 1
+		}
+		// Stopped after the pipeline, so a delta exported at the end is
+		// at least in the outbox; the outbox keeps it for the next run.
+		fleetCtx, stopFleet := context.WithCancel(context.Background())
+		fleetDone := make(chan struct{})
+		go func() {
+			defer close(fleetDone)
+			if err := fleet.Run(fleetCtx); err != nil {
+				log.Error("fleet sync stopped", "err", err)
+			}
+		}()
+		defer func() { stopFleet(); <-fleetDone }()
+	} else {
+		log.Info("fleet sync off (sync.enabled: false)")
+	}
 
 	// Heat lowers the frame rate by pacing the capture stage; the natural
 	// rate starts from capture.fps until the throttle has measured it.
@@ -140,6 +162,10 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 			h = daemon.WithLearner(h, lrn)
 			endpoints += " /api/v1/learner /api/v1/teach /api/v1/undo"
 		}
+		if fleet != nil {
+			h = daemon.WithFleet(h, fleet)
+			endpoints += " /api/v1/sync /api/v1/sync/export"
+		}
 		srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		go func() { _ = srv.Serve(ln) }()
 		log.Info("debug API listening", "addr", "http://"+ln.Addr().String(), "endpoints", endpoints)
@@ -158,6 +184,16 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// openFleet starts fleet sync for the learner; its state lives beside the
+// learner's.
+func openFleet(cfg daemon.Config, lrn *daemon.Learner, info accel.ModelInfo, getenv func(string) string, log *slog.Logger) (*daemon.Fleet, error) {
+	dir, err := cfg.ResolveStateDir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return daemon.OpenFleet(daemon.FleetOptions{Config: cfg.Sync, StateDir: dir, Learner: lrn, Info: info, Log: log})
 }
 
 func stopReason(ctx context.Context, err error) string {
