@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/daemon"
 	"github.com/clipfleet/clipfleet/internal/yamlstrict"
@@ -32,7 +34,7 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	cf.register(fs)
 	maxFrames := fs.Uint64("max-frames", 0, "stop after N frames (0: run until SIGINT/SIGTERM)")
 	listen := fs.String("listen", "", "metrics and debug API address, loopback only (overrides http.listen; \"off\" disables)")
-	printCfg := fs.Bool("print-config", false, "print the effective config as JSON and exit")
+	printCfg := fs.Bool("print-config", false, "print the effective config as YAML (a valid --config file) and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -51,7 +53,10 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		return 2
 	}
 	if *printCfg {
-		writeIndentedJSON(env.stdout, cfg)
+		if err := writeConfigYAML(env.stdout, cfg); err != nil {
+			fmt.Fprintln(env.stderr, "edge run:", err)
+			return 1
+		}
 		return 0
 	}
 	log := newLogger(env.stderr, cfg.Log)
@@ -184,6 +189,20 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// writeConfigYAML writes cfg as YAML with the keys a config file uses, so the
+// output can be edited and fed back with --config; secrets are redacted.
+func writeConfigYAML(w io.Writer, cfg daemon.Config) error {
+	if cfg.Sync.Broker.Password != "" {
+		cfg.Sync.Broker.Password = "<redacted>"
+	}
+	b, err := yaml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("print config: %w", err)
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // openFleet starts fleet sync for the learner; its state lives beside the

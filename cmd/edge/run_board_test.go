@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,6 +18,7 @@ import (
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/capture/capturetest"
 	"github.com/clipfleet/clipfleet/daemon"
+	"github.com/clipfleet/clipfleet/internal/yamlstrict"
 )
 
 func printConfig(t *testing.T, environ []string, args ...string) daemon.Config {
@@ -27,11 +27,22 @@ func printConfig(t *testing.T, environ []string, args ...string) daemon.Config {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	// Strictly decoded into an empty config: the printout names every
+	// key as a config file does, and nothing else.
 	var cfg daemon.Config
-	if err := json.Unmarshal([]byte(stdout), &cfg); err != nil {
-		t.Fatal(err)
+	if err := yamlstrict.Decode([]byte(stdout), &cfg); err != nil {
+		t.Fatalf("--print-config output is not a valid config: %v\n%s", err, stdout)
 	}
 	return cfg
+}
+
+func yamlString(t *testing.T, c daemon.Config) string {
+	t.Helper()
+	var b strings.Builder
+	if err := writeConfigYAML(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }
 
 func providerNames(c accel.Config) []string {
@@ -88,7 +99,9 @@ func TestBoardDefaultsLayering(t *testing.T) {
 		}},
 		{"generic board leaves defaults", nil, []string{"--set", "boards.root=" + boardFixture(t, "generic-x86_64")}, func(t *testing.T, c daemon.Config) {
 			c.Boards.Root = def.Boards.Root
-			if !reflect.DeepEqual(c, def) {
+			// Compared as printed: YAML does not tell a nil map or slice
+			// from an empty one.
+			if got, want := yamlString(t, c), yamlString(t, def); got != want {
 				t.Fatalf("generic board changed the config:\n%+v\nwant\n%+v", c, def)
 			}
 		}},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/clipfleet/clipfleet/accel/onnx"
 	"github.com/clipfleet/clipfleet/daemon"
+	"github.com/clipfleet/clipfleet/internal/yamlstrict"
 	"github.com/clipfleet/clipfleet/internal/testutil"
 )
 
@@ -153,9 +154,11 @@ func TestConfigLayering(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
+	// Strictly decoded into an empty config: the printout names every
+	// key as a config file does, and nothing else.
 	var cfg daemon.Config
-	if err := json.Unmarshal([]byte(stdout), &cfg); err != nil {
-		t.Fatal(err)
+	if err := yamlstrict.Decode([]byte(stdout), &cfg); err != nil {
+		t.Fatalf("--print-config output is not a valid config: %v\n%s", err, stdout)
 	}
 	// file < env < --set < flag shortcuts; untouched keys keep defaults.
 	if cfg.Capture.FPS != 9 || cfg.Capture.Width != 320 || cfg.Log.Level != "debug" || cfg.Pipeline.TopK != 4 ||
