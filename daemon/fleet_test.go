@@ -11,6 +11,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clipfleet/clipfleet/learner"
 	"github.com/clipfleet/clipfleet/sync/hub"
@@ -172,6 +173,25 @@ func TestFleetSyncSharesWhatOneDeviceLearns(t *testing.T) {
 	if sa.Exports == 0 || sb.Exports == 0 || sa.GlobalsApplied == 0 || sb.GlobalsApplied == 0 {
 		t.Fatalf("status a %+v b %+v", sa, sb)
 	}
+	// The metrics say the same as the status.
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(fb.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+	}
+	if got["clipfleet_sync_active_version"] != float64(h.Version()) || got["clipfleet_sync_connected"] != 1 ||
+		got["clipfleet_sync_exports_total"] < 1 || got["clipfleet_sync_outbox_entries"] != 0 || len(got) != len(fleetMetricHelp) {
+		t.Fatalf("metrics %v", got)
+	}
+
 	// Nothing learned since: no further export, whatever the ticks.
 	exports := sa.Exports
 	time.Sleep(400 * time.Millisecond)

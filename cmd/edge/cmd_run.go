@@ -153,6 +153,12 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		log.Error("startup failed", "err", fmt.Errorf("thermal metrics: %w", err))
 		return 1
 	}
+	if fleet != nil {
+		if err := d.Register(fleet.Collector()); err != nil {
+			log.Error("startup failed", "err", fmt.Errorf("sync metrics: %w", err))
+			return 1
+		}
+	}
 
 	var srv *http.Server
 	if cfg.HTTP.Listen != "" {
