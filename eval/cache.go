@@ -63,6 +63,18 @@ func CachePath(dir, modelID, scenario, key string) string {
 var errCacheKey = errors.New("eval: cache holds another scenario or model")
 
 func loadCache(path, key string) (*Dataset, error) {
+	ds, err := readCache(path)
+	if err != nil {
+		return nil, err
+	}
+	if ds.Key != key {
+		return nil, errCacheKey
+	}
+	return ds, nil
+}
+
+// readCache decodes and checks a cache file whatever its key.
+func readCache(path string) (*Dataset, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -74,9 +86,6 @@ func loadCache(path, key string) (*Dataset, error) {
 	var ds Dataset
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&ds); err != nil {
 		return nil, fmt.Errorf("eval: cache %s: %w", path, err)
-	}
-	if ds.Key != key {
-		return nil, errCacheKey
 	}
 	if err := ds.check(); err != nil {
 		return nil, err

@@ -49,7 +49,8 @@ type Config struct {
 	// of finetune it is fitted to convergence. Order-free methods (ncm)
 	// score the same jointly and sequentially.
 	JointMethod string `yaml:"joint_method"`
-	// JointEpochs is how many passes the joint bound makes over the union.
+	// JointEpochs is how many passes the joint bound makes over the union
+	// (a SinglePass method makes one).
 	JointEpochs int `yaml:"joint_epochs"`
 }
 
@@ -103,6 +104,15 @@ func (c Config) epochsFor(name string) int {
 		return 1
 	}
 	return c.Epochs
+}
+
+// jointEpochs is the passes the joint bound makes: one for a SinglePass
+// method, as in the sequential run.
+func (c Config) jointEpochs() int {
+	if slices.Contains(c.SinglePass, c.JointMethod) {
+		return 1
+	}
+	return c.JointEpochs
 }
 
 // defaultJointMethod is the first registered of the preferred joint heads.

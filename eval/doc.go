@@ -34,6 +34,17 @@
 // taught to a fresh instance of the method with the same budget, and the
 // accuracy on that task's test set is reported (never_named_10shot).
 //
+// Joint upper bound. The row named joint is Config.JointMethod (the
+// analytic head) trained offline on the union of all tasks at once. It is
+// given everything the sequential learner has — each example's task, for
+// an order-free method with task identities — plus what it lacks: each
+// task's test set is scored with that task's route
+// (learner.Routed.PredictRoute) instead of the selector's guess. For the order-free analytic head the joint state
+// equals the sequential one, so joint minus sequential is exactly the cost
+// of routing by the selector (not guaranteed to be ≥ 0 input by input —
+// another task's classes can happen to help — but it is on every task of
+// the measured scenario, eval/README.md).
+//
 // Update cost is learning time over the distinct examples taught (all
 // passes included), in µs per example; memory is the final state's
 // learner.Footprint. eval/README.md has a measured table and how to

@@ -40,7 +40,11 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 			opt(r.BWT), signed(mean(r.Retention)), nn, r.UpdateMicros, float64(mem)/1024)
 	}
 	for _, r := range results {
-		fmt.Fprintf(&b, "\n**%s** — accuracy (%%) on task j (columns) after learning task i (rows)\n\n", r.Method)
+		fmt.Fprintf(&b, "\n**%s** — accuracy (%%) on task j (columns) after learning task i (rows)", r.Method)
+		if r.OracleRoute {
+			b.WriteString("; each task's test set scored with its own task route given")
+		}
+		b.WriteString("\n\n")
 		b.WriteString("| after \\ on | " + strings.Join(r.Tasks, " | ") + " |\n|---|")
 		b.WriteString(strings.Repeat("---:|", len(r.Tasks)) + "\n")
 		if r.Initial != nil {

@@ -50,6 +50,9 @@ type Result struct {
 	FewShot    int          `json:"few_shot"`
 	NeverNamed *float64     `json:"never_named_10shot"`
 	Drift      []DriftCurve `json:"drift,omitempty"`
+	// OracleRoute: task test sets were scored with the task's own route
+	// given (the joint bound of a task-routed head), not the selector's.
+	OracleRoute bool `json:"oracle_route,omitempty"`
 }
 
 // DriftCurve is TiC-style accuracy over time on a drift task's test set,
@@ -172,10 +175,28 @@ func NeverNamed(ctx context.Context, ds *Dataset, name string, cfg Config, log *
 // encoder never saw.
 const NewClassesKind = "new_classes"
 
+// taskIDs is implemented by the task-routed methods (analytic, moe): later
+// examples belong to the given task.
+type taskIDs interface {
+	BeginTaskID(id int) error
+}
+
 // RunJoint is the joint-training upper bound: a fresh cfg.JointMethod
 // learns the union of every task's training set at once (cfg.JointEpochs
-// shuffled passes) and is evaluated once; every matrix row is that final
+// shuffled passes; one for a SinglePass method, which would otherwise count
+// every example JointEpochs times — a weaker ridge penalty, not a better
+// fit) and is evaluated once; every matrix row is that final
 // model, so BWT is 0 by construction.
+//
+// The bound sees at least what a sequential learner sees. An order-free
+// (SinglePass) method with task identities (learner's BeginTaskID) is told
+// each example's task — batches stay within one task, shuffled across
+// tasks — so it fits the same per-task statistics the sequential run does;
+// and if it routes inputs by task (learner.Routed), each task's test set is
+// scored with that task's route given, an oracle the sequential learner
+// does not have (its selector can misroute). For an order-free head (analytic) the
+// difference between joint and the sequential run is then exactly the
+// cost of routing by the selector instead of knowing the task.
 func RunJoint(ctx context.Context, ds *Dataset, cfg Config, log *slog.Logger) (*Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -188,25 +209,62 @@ func RunJoint(ctx context.Context, ds *Dataset, cfg Config, log *slog.Logger) (*
 	r.header(res)
 	res.Initial = r.taskAccs()
 	res.ZeroShotInitial = r.zeroShotAccs()
+	// Only an order-free method can be told tasks batch by batch: a
+	// gradient method with task state (moe) ends a task — freezing its
+	// experts — whenever the task changes, so interleaved tasks would be
+	// neither joint nor sequential training.
+	ids, hasIDs := r.m.(taskIDs)
+	hasIDs = hasIDs && slices.Contains(cfg.SinglePass, cfg.JointMethod)
+	type batch struct {
+		task int
+		ex   []learner.Example
+	}
 	var all []learner.Example
-	for _, t := range ds.Tasks {
-		all = append(all, r.examples(t)...)
+	perTask := make([][]learner.Example, len(ds.Tasks))
+	for j, t := range ds.Tasks {
+		perTask[j] = r.examples(t)
+		all = append(all, perTask[j]...)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Learner.Seed, 0x701))
 	var took time.Duration
-	for ep := 0; ep < cfg.JointEpochs; ep++ {
+	epochs := cfg.jointEpochs()
+	for ep := 0; ep < epochs; ep++ {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("eval: %w", context.Cause(ctx))
 		}
-		rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
-		d, err := r.learn(all, cfg.BatchSize)
-		if err != nil {
-			return nil, fmt.Errorf("eval: joint %s: %w", cfg.JointMethod, err)
+		if !hasIDs {
+			rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+			d, err := r.learn(all, cfg.BatchSize)
+			if err != nil {
+				return nil, fmt.Errorf("eval: joint %s: %w", cfg.JointMethod, err)
+			}
+			took += d
+			continue
 		}
-		took += d
+		var batches []batch
+		for j, ex := range perTask {
+			rng.Shuffle(len(ex), func(a, b int) { ex[a], ex[b] = ex[b], ex[a] })
+			for lo := 0; lo < len(ex); lo += cfg.BatchSize {
+				batches = append(batches, batch{j, ex[lo:min(lo+cfg.BatchSize, len(ex))]})
+			}
+		}
+		rng.Shuffle(len(batches), func(a, b int) { batches[a], batches[b] = batches[b], batches[a] })
+		t0 := time.Now()
+		for _, b := range batches {
+			if err := ids.BeginTaskID(b.task); err != nil {
+				return nil, fmt.Errorf("eval: joint %s: %w", cfg.JointMethod, err)
+			}
+			if err := r.m.Learn(b.ex); err != nil {
+				return nil, fmt.Errorf("eval: joint %s: %w", cfg.JointMethod, err)
+			}
+		}
+		took += time.Since(t0)
+	}
+	if rt, ok := r.m.(learner.Routed); ok && hasIDs {
+		r.oracle, res.OracleRoute = rt, true
 	}
 	res.LearnSeconds = []float64{took.Seconds()}
-	res.Epochs, res.TrainExamples = cfg.JointEpochs, len(all)
+	res.Epochs, res.TrainExamples = epochs, len(all)
 	res.Footprint = []learner.Footprint{r.m.Footprint()}
 	final, zs := r.taskAccs(), r.zeroShotAccs()
 	for range ds.Tasks {
@@ -267,6 +325,11 @@ type runner struct {
 	ids     map[string]learner.ID
 	logits  []float32
 	buckets int
+	// oracle, when set, scores task j's test set with Route{Task: j}
+	// instead of the method's own routing (task is j while measuring a
+	// task, -1 otherwise).
+	oracle learner.Routed
+	task   int
 }
 
 func newRunner(ds *Dataset, name string, cfg Config, log *slog.Logger) (*runner, error) {
@@ -278,7 +341,7 @@ func newRunner(ds *Dataset, name string, cfg Config, log *slog.Logger) (*runner,
 	if ds.LogitScale > 0 {
 		lc.LogitScale = ds.LogitScale
 	}
-	r := &runner{ds: ds, labels: learner.NewLabels(ds.Dim), ids: map[string]learner.ID{}, buckets: cfg.DriftBuckets}
+	r := &runner{ds: ds, labels: learner.NewLabels(ds.Dim), ids: map[string]learner.ID{}, buckets: cfg.DriftBuckets, task: -1}
 	// Every class of every set is registered up front with its text
 	// embedding, so zero-shot accuracy on tasks not yet learned (Transfer)
 	// is measured on the same label registry as everything else.
@@ -379,7 +442,11 @@ func (r *runner) learnEpochs(ex []learner.Example, batch, epochs int) (time.Dura
 func (r *runner) correct(sp *Split, i int, idx []int) bool {
 	d := r.ds.Dim
 	var err error
-	r.logits, err = r.m.Predict(sp.Emb[i*d:(i+1)*d], r.logits)
+	if r.oracle != nil && r.task >= 0 {
+		r.logits, err = r.oracle.PredictRoute(sp.Emb[i*d:(i+1)*d], learner.Route{Task: r.task, Seen: true}, r.logits)
+	} else {
+		r.logits, err = r.m.Predict(sp.Emb[i*d:(i+1)*d], r.logits)
+	}
 	if err != nil {
 		return false
 	}
@@ -412,8 +479,10 @@ func (r *runner) accuracy(sp *Split, idx []int, keep func(i int) bool) (float64,
 func (r *runner) taskAccs() []float64 {
 	out := make([]float64, len(r.ds.Tasks))
 	for j := range r.ds.Tasks {
+		r.task = j
 		out[j], _ = r.accuracy(&r.ds.Tasks[j].Test, r.taskIdx[j], nil)
 	}
+	r.task = -1
 	return out
 }
 
@@ -462,6 +531,8 @@ func (r *runner) driftStart() []*driftState {
 func (r *runner) driftAccs(d *driftState) []float64 {
 	t := &r.ds.Tasks[d.task]
 	out := make([]float64, len(d.curve.Days))
+	r.task = d.task
+	defer func() { r.task = -1 }()
 	for b := range out {
 		out[b], _ = r.accuracy(&t.Test, r.taskIdx[d.task], func(i int) bool { return d.bucket[i] == b })
 	}

@@ -180,3 +180,38 @@ func TestUpdateCostPerExample(t *testing.T) {
 		t.Errorf("update cost %v µs/example, want 20", got)
 	}
 }
+
+// TestJointBoundsTheSequentialHead: the joint bound of the analytic head is
+// fitted once (a second pass would count every example twice), knows each
+// example's task and scores each task's test set with its own route, so it
+// is at least as accurate as the same head learned task by task and routed
+// by its selector; a head without task identities keeps its own routing.
+func TestJointBoundsTheSequentialHead(t *testing.T) {
+	for _, seed := range []uint64{3, 4, 5} {
+		ds := synthDataset(seed)
+		cfg := DefaultConfig()
+		cfg.JointMethod = "analytic"
+		seq, err := Run(context.Background(), ds, "analytic", cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		joint, err := RunJoint(context.Background(), ds, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !joint.OracleRoute || joint.Epochs != 1 || joint.TrainExamples != seq.TrainExamples {
+			t.Errorf("seed %d: joint oracle %v, %d passes over %d examples (sequential: %d)", seed, joint.OracleRoute, joint.Epochs, joint.TrainExamples, seq.TrainExamples)
+		}
+		if joint.Last < seq.Last {
+			t.Errorf("seed %d: joint Last %.1f below the sequential head's %.1f", seed, joint.Last, seq.Last)
+		}
+		cfg.JointMethod = "ncm"
+		ncm, err := RunJoint(context.Background(), ds, cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ncm.OracleRoute || ncm.Epochs != 1 {
+			t.Errorf("seed %d: ncm joint oracle %v, %d passes", seed, ncm.OracleRoute, ncm.Epochs)
+		}
+	}
+}

@@ -1,9 +1,14 @@
 package learner
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +26,8 @@ func TestAnalyticConfigValidate(t *testing.T) {
 		{"zero temperature", func(c *AnalyticConfig) { c.Temperature = 0 }},
 		{"mix above 1", func(c *AnalyticConfig) { c.ZeroShotMix = 1.5 }},
 		{"bad selector", func(c *AnalyticConfig) { c.Selector.Window = 0 }},
+		{"cross_task above 1", func(c *AnalyticConfig) { c.CrossTask = 1.5 }},
+		{"negative cross_task", func(c *AnalyticConfig) { c.CrossTask = -0.1 }},
 	} {
 		c := DefaultAnalyticConfig()
 		tc.mod(&c)
@@ -169,6 +176,13 @@ func TestAnalyticFusion(t *testing.T) {
 	}
 	if math.Abs(total-1) > 1e-5 {
 		t.Fatalf("probabilities sum to %v", total)
+	}
+	// Classes no claiming task taught keep their zero-shot logits bit for
+	// bit, so a task not learned yet is scored exactly as zero-shot.
+	for i := range logits {
+		if _, taught := ys[i]; !taught && logits[i] != zl[i] {
+			t.Fatalf("untaught class %d: logit %v, zero-shot %v", i, logits[i], zl[i])
+		}
 	}
 	out := w.tasks[1].test[0]
 	if r, _ := a.Route(out); r.Seen {
@@ -357,5 +371,165 @@ func TestAnalyticProjectionSeeded(t *testing.T) {
 	}
 	if n := float64(len(r)); math.Abs(s/n) > 0.05 || math.Abs(sq/n-1) > 0.1 {
 		t.Fatalf("projection entries not standard normal: mean %v var %v", s/n, sq/n)
+	}
+}
+
+// TestAnalyticFusionConditionedOnClaimingTasks: once two tasks are learned,
+// an input only task 0 claims gets the head's probabilities for task 0's
+// classes and exactly zero-shot logits for task 1's: the regression's
+// outputs for classes taught in another domain do not compete.
+func TestAnalyticFusionConditionedOnClaimingTasks(t *testing.T) {
+	const dim = 24
+	w := newCLWorld(t, 35, dim, 2, 4, 12, defaultCL)
+	a := newTestAnalytic(t, dim, 0, w.labels)
+	mustLearn(t, a, w.tasks[0].batch())
+	a.BeginTask()
+	mustLearn(t, a, w.tasks[1].batch())
+	zs := mustNew(t, testCfg("zeroshot", dim), w.labels)
+	s := w.labels.Current()
+	checked := 0
+	for _, x := range w.tasks[0].test {
+		_, claims := a.sel.routeClaims(x, nil)
+		if len(claims) != 1 || claims[0] != 0 {
+			continue
+		}
+		got, _ := a.Predict(x, nil)
+		want, _ := zs.Predict(x, nil)
+		for _, id := range w.tasks[1].ids {
+			i, _ := s.Index(id)
+			if got[i] != want[i] {
+				t.Fatalf("task 1 class %v on a task-0 input: logit %v, zero-shot %v", id, got[i], want[i])
+			}
+		}
+		differs := false
+		for _, id := range w.tasks[0].ids {
+			i, _ := s.Index(id)
+			differs = differs || got[i] != want[i]
+		}
+		if !differs {
+			t.Fatal("task 0's classes got zero-shot logits on a task-0 input")
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no test input claimed by task 0 alone")
+	}
+}
+
+// TestAnalyticCrossTaskAliases: a second task that names the same pictures
+// differently (a new language) must not change what the first task's
+// classes learned when other tasks' examples do not count as negatives
+// (CrossTask 0), and does with one shared Gram matrix (CrossTask 1), the
+// forgetting the per-task matrices remove.
+func TestAnalyticCrossTaskAliases(t *testing.T) {
+	const dim = 16
+	for _, tc := range []struct {
+		gamma   float64
+		changes bool
+	}{{0, false}, {0.03, true}, {1, true}} {
+		w := newCLWorld(t, 36, dim, 1, 3, 10, defaultCL)
+		var aliases []ID
+		for c := range w.tasks[0].ids {
+			id, err := w.labels.Add("alias " + strconv.Itoa(c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			aliases = append(aliases, id)
+		}
+		ac := DefaultAnalyticConfig()
+		ac.Features, ac.CrossTask = 0, tc.gamma
+		a, err := NewAnalytic(testCfg("analytic", dim), ac, w.labels, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := w.tasks[0].batch()
+		mustLearn(t, a, first)
+		if err := a.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		before := map[ID][]float32{}
+		for _, id := range w.tasks[0].ids {
+			before[id] = append([]float32(nil), a.heads[id]...)
+		}
+		a.BeginTask()
+		second := make([]Example, len(first))
+		for i, e := range first {
+			e.Label = aliases[slices.Index(w.tasks[0].ids, e.Label)]
+			second[i] = e
+		}
+		mustLearn(t, a, second)
+		if err := a.Prepare(); err != nil {
+			t.Fatal(err)
+		}
+		var diff float64
+		for id, h := range before {
+			for i, v := range h {
+				diff = math.Max(diff, math.Abs(float64(a.heads[id][i]-v)))
+			}
+		}
+		if tc.changes != (diff > 1e-4) {
+			t.Errorf("cross_task %v: first task's heads moved by %v after its aliases were taught", tc.gamma, diff)
+		}
+	}
+}
+
+// TestAnalyticRestoresVersion1: a snapshot written before Gram matrices
+// were kept per task (one matrix, no record of the classes each task
+// taught) still restores, as task 0's matrix, and predicts as before.
+func TestAnalyticRestoresVersion1(t *testing.T) {
+	const dim = 16
+	w := newCLWorld(t, 37, dim, 1, 3, 10, defaultCL)
+	ac := DefaultAnalyticConfig()
+	ac.Features, ac.CrossTask = 0, 1
+	a, err := NewAnalytic(testCfg("analytic", dim), ac, w.labels, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLearn(t, a, w.tasks[0].batch())
+	snap, err := a.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := DecodeEnvelope(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Version = 1
+	// Version 1 always had the fleet base matrix, zero before a merge.
+	for i := range e.Tensors64 {
+		if strings.HasPrefix(e.Tensors64[i].Name, "g/") {
+			e.Tensors64[i].Name = strings.TrimSuffix(e.Tensors64[i].Name, "/0")
+		}
+		if e.Tensors64[i].Name == "g/local" {
+			n := len(e.Tensors64[i].Data)
+			e.Tensors64 = append(e.Tensors64, Tensor64{Name: "g/base", Shape: []int{n}, Data: make([]float64, n)})
+		}
+	}
+	var meta map[string]any
+	dec := json.NewDecoder(bytes.NewReader(e.Meta))
+	dec.UseNumber() // class IDs are 64-bit
+	if err := dec.Decode(&meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"g_base_tasks", "g_local_tasks", "taught"} {
+		delete(meta, k)
+	}
+	meta["g_local"] = true
+	if e.Meta, err = json.Marshal(meta); err != nil {
+		t.Fatal(err)
+	}
+	v1, err := e.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := NewAnalytic(testCfg("analytic", dim), ac, w.labels, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Restore(v1); err != nil {
+		t.Fatalf("version 1 snapshot: %v", err)
+	}
+	if d := maxAbsDiff(predictAll(t, b, w.tasks[0].test), predictAll(t, a, w.tasks[0].test)); d > 1e-5 {
+		t.Fatalf("restored version 1 predicts differently by %v", d)
 	}
 }

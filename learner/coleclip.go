@@ -119,8 +119,11 @@ func (m *CoLeCLIP) Name() string { return "coleclip" }
 func (m *CoLeCLIP) Dim() int { return m.cfg.Dim }
 
 // anchorOf is the class's value at the start of the task: the last local
-// fold, else the fleet's, else the text embedding (nil: none).
-func (m *CoLeCLIP) anchorOf(id ID, s *LabelSet) []float32 {
+// fold, else the fleet's, else the text embedding (nil: none) — unless the
+// text is not informative (LabelSet.InformativeText: the <unk> embedding
+// every unknown word shares) and st has examples to go by: mixing that
+// text in would pull every such class towards the same vector.
+func (m *CoLeCLIP) anchorOf(id ID, s *LabelSet, st *classSum) []float32 {
 	if a, ok := m.local[id]; ok {
 		return a
 	}
@@ -128,9 +131,16 @@ func (m *CoLeCLIP) anchorOf(id ID, s *LabelSet) []float32 {
 		return a
 	}
 	if i, ok := s.Index(id); ok {
-		return s.Text(i)
+		return m.textAnchor(s, i, st)
 	}
 	return nil
+}
+
+func (m *CoLeCLIP) textAnchor(s *LabelSet, i int, st *classSum) []float32 {
+	if st != nil && st.count > 0 && s.InformativeText(i, m.cfg.TextDuplicate) == nil {
+		return nil
+	}
+	return s.Text(i)
 }
 
 // fold mixes statistics st into anchor a (either may be missing).
@@ -154,7 +164,7 @@ func (m *CoLeCLIP) fold(a []float32, st *classSum) []float32 {
 
 // vector is class id's current vocabulary entry (nil: none).
 func (m *CoLeCLIP) vector(id ID, s *LabelSet) []float32 {
-	return m.fold(m.anchorOf(id, s), m.seg[id])
+	return m.fold(m.anchorOf(id, s, m.seg[id]), m.seg[id])
 }
 
 // Vocabulary returns a copy of the class's learned text-side vector (nil

@@ -132,12 +132,13 @@ func (m *CoLeCLIP) ApplyMerged(d *Delta) error {
 	s := m.labels.Current()
 	for _, c := range d.Classes {
 		a, ok := m.fleet[c.Label]
+		st := &classSum{sum: c.Sum, count: c.Count, n: c.Examples}
 		if !ok {
 			if i, found := s.Index(c.Label); found {
-				a = s.Text(i)
+				a = m.textAnchor(s, i, st)
 			}
 		}
-		if v := m.fold(a, &classSum{sum: c.Sum, count: c.Count, n: c.Examples}); v != nil {
+		if v := m.fold(a, st); v != nil {
 			m.fleet[c.Label] = append([]float32(nil), v...)
 		}
 	}

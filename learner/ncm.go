@@ -159,6 +159,11 @@ func (m *NCM) refresh(s *LabelSet) {
 		if c, ok := m.cur[s.ID(i)]; ok {
 			p = protoOf(c)
 		}
+		if p != nil && s.InformativeText(i, m.cfg.TextDuplicate) == nil {
+			// The <unk> embedding every unknown name shares says nothing
+			// about this class; mixed in, it pulls all of them together.
+			t = nil
+		}
 		switch {
 		case t != nil && p != nil:
 			v := make([]float32, len(t))

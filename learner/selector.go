@@ -356,8 +356,19 @@ func (s *Selector) model(task int) *taskModel {
 
 // Route decides where emb belongs. A malformed embedding is unseen.
 func (s *Selector) Route(emb []float32) Route {
+	r, _ := s.routeClaims(emb, nil)
+	return r
+}
+
+// routeClaims is Route that also appends to claims every task that would
+// accept emb on its own (score <= 1), in task order. Tasks of one domain
+// overlap (the same day-time pictures under labels in three languages), so
+// the closest task alone would discard what the others learned about the
+// input.
+func (s *Selector) routeClaims(emb []float32, claims []int) (Route, []int) {
+	claims = claims[:0]
 	if len(emb) != s.dim || checkFinite(emb) != nil || !s.embed(emb, s.x) {
-		return unseen
+		return unseen, claims
 	}
 	best := unseen
 	for _, t := range s.tasks() {
@@ -365,12 +376,16 @@ func (s *Selector) Route(emb []float32) Route {
 		if !m.ready {
 			continue
 		}
-		if r := s.score(m, s.x); best.Task < 0 || r < best.Score {
+		r := s.score(m, s.x)
+		if r <= 1 {
+			claims = append(claims, t)
+		}
+		if best.Task < 0 || r < best.Score {
 			best = Route{Task: t, Score: r}
 		}
 	}
 	best.Seen = best.Task >= 0 && best.Score <= 1
-	return best
+	return best, claims
 }
 
 // Score is emb's score for task (<= 1: the task claims it); ok is false if
