@@ -47,6 +47,12 @@ type GPIOConfig struct {
 	// button to ground with the internal pull-up.
 	ButtonActiveHigh bool          `yaml:"button_active_high"`
 	Debounce         time.Duration `yaml:"debounce"`
+	// ButtonLabel is what a press of the teach button teaches: the next
+	// ButtonFrames frames (default 5) become examples of this label. A
+	// robot's button means one thing ("obstacle", "dock"); empty leaves
+	// the button unused.
+	ButtonLabel  string `yaml:"button_label"`
+	ButtonFrames int    `yaml:"button_frames"`
 }
 
 // Auto is Config.Board's value for detection; PinNone disables a pin.
@@ -114,6 +120,12 @@ func (c Config) Validate() error {
 	}
 	if g.Debounce < 0 || g.Debounce > time.Second {
 		return bad("gpio.debounce", "%s outside [0, 1s]", g.Debounce)
+	}
+	if g.ButtonLabel != "" && strings.TrimSpace(g.ButtonLabel) == "" {
+		return bad("gpio.button_label", "%q is blank", g.ButtonLabel)
+	}
+	if g.ButtonFrames < 0 || g.ButtonFrames > 100 {
+		return bad("gpio.button_frames", "%d outside [0, 100] (0: 5)", g.ButtonFrames)
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ func TestConfigValidate(t *testing.T) {
 		{"same pin twice", func(c *Config) { c.GPIO.LED, c.GPIO.Button = "GPIO5", "GPIO5" }, "boards.gpio.button"},
 		{"both none", func(c *Config) { c.GPIO.LED, c.GPIO.Button = PinNone, PinNone }, ""},
 		{"long debounce", func(c *Config) { c.GPIO.Debounce = 2 * time.Second }, "boards.gpio.debounce"},
+		{"blank button label", func(c *Config) { c.GPIO.ButtonLabel = "  " }, "boards.gpio.button_label"},
+		{"button frames", func(c *Config) { c.GPIO.ButtonFrames = 1000 }, "boards.gpio.button_frames"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

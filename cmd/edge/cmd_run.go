@@ -133,6 +133,14 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	throttle := daemon.NewThrottle(p.grabber, hint, nil)
 	board := startBoard(ctx, cfg, det, throttle, nil, log)
 	defer board.stop()
+	if det.Board != "" {
+		var teacher frameTeacher
+		if lrn != nil {
+			teacher = lrn
+		}
+		stopButton := startTeachButton(ctx, cfg.Boards.GPIO, det.Profile.Pins.Button, teacher, nil, log)
+		defer stopButton()
+	}
 
 	d, err := daemon.New(daemon.Options{
 		Frames:       throttle,

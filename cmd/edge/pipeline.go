@@ -167,8 +167,7 @@ type boardRun struct {
 // startBoard opens the LED and starts the thermal monitor for det; clock
 // may be nil (wall clock). Nothing here stops the daemon: a board without
 // sensors runs unthrottled, a missing LED pin is a warning. The teach
-// button is not wired yet: a press alone names no label, and the config
-// has no key for the label a press should teach.
+// button is startTeachButton's.
 func startBoard(ctx context.Context, cfg daemon.Config, det boards.Detection, throttle *daemon.Throttle, clock capture.Clock, log *slog.Logger) *boardRun {
 	b := &boardRun{log: log, throttle: throttle, metrics: daemon.NewThermalMetrics(throttle), done: make(chan struct{})}
 	if det.Board == "" {
@@ -183,9 +182,6 @@ func startBoard(ctx context.Context, cfg daemon.Config, det boards.Detection, th
 			b.led = led
 			b.show(boards.SignalOK)
 		}
-	}
-	if pin := det.Profile.Pins.Button; pin != "" {
-		log.Info("teach button not wired: teach with `edge teach` or POST /api/v1/teach", "pin", pin)
 	}
 	th := boards.NewThermal(cfg.Boards.FS(), det.Profile.Thermal, clock, log)
 	st, err := th.Check()
