@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,6 +63,14 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	log := newLogger(env.stderr, cfg.Log)
 	logBoard(det, cfg, log)
 
+	for _, pr := range cfg.Accel.ONNX.Providers {
+		if pr.EngineCacheDir != "" {
+			// TensorRT creates the cache directory but not its parents.
+			if err := os.MkdirAll(filepath.Dir(pr.EngineCacheDir), 0o755); err != nil {
+				log.Warn("TensorRT engine cache unavailable", "dir", pr.EngineCacheDir, "err", err)
+			}
+		}
+	}
 	p, err := openParts(ctx, cfg, log)
 	if err != nil {
 		log.Error("startup failed", "err", err)

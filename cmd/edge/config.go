@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/clipfleet/clipfleet/accel"
 	"github.com/clipfleet/clipfleet/boards"
 	"github.com/clipfleet/clipfleet/daemon"
 	"github.com/clipfleet/clipfleet/internal/yamlstrict"
@@ -104,7 +106,24 @@ func (c *configFlags) loadBoard(env *cliEnv, extra ...yamlstrict.Override) (daem
 	if err := cfg.Validate(); err != nil {
 		return cfg, det, fmt.Errorf("config: %w", err)
 	}
+	defaultEngineCache(&cfg, env.lookupEnv)
 	return cfg, det, nil
+}
+
+// defaultEngineCache points TensorRT providers without an engine cache at
+// <state_dir>/tensorrt: building engines takes minutes on a Jetson, and
+// without a cache TensorRT rebuilds them at every start. A state directory
+// that cannot be resolved leaves the setting empty (no cache).
+func defaultEngineCache(cfg *daemon.Config, getenv func(string) string) {
+	for i := range cfg.Accel.ONNX.Providers {
+		p := &cfg.Accel.ONNX.Providers[i]
+		if p.Name != accel.ProviderTensorRT || p.EngineCacheDir != "" {
+			continue
+		}
+		if dir, err := cfg.ResolveStateDir(getenv); err == nil {
+			p.EngineCacheDir = filepath.Join(dir, "tensorrt")
+		}
+	}
 }
 
 func forcedBoard(c boards.Config) bool { return c.Board != "" && c.Board != boards.Auto }
