@@ -38,8 +38,8 @@ type Config struct {
 	Fleets     []Fleet  `yaml:"fleets"`
 }
 
-// Fleet is one fleet the hub serves. Omitted merge, global_ttl and wire
-// fields take the hub package's defaults.
+// Fleet is one fleet the hub serves. Omitted merge, global_ttl, wire and
+// catch_up fields take the hub package's defaults.
 type Fleet struct {
 	Name          string        `yaml:"name"`
 	DeviceKeysDir string        `yaml:"device_keys_dir"`
@@ -48,6 +48,7 @@ type Fleet struct {
 	Merge         hub.Merge     `yaml:"merge"`
 	GlobalTTL     time.Duration `yaml:"global_ttl"`
 	Wire          wire.Config   `yaml:"wire"`
+	CatchUp       hub.CatchUp   `yaml:"catch_up"`
 }
 
 // LogConfig selects the slog output.
@@ -83,6 +84,9 @@ func (f Fleet) withDefaults() Fleet {
 	if f.Wire.MaxElements == 0 {
 		f.Wire.MaxElements = d.Wire.MaxElements
 	}
+	if f.CatchUp.Delay == 0 {
+		f.CatchUp.Delay = d.CatchUp.Delay
+	}
 	return f
 }
 
@@ -95,7 +99,7 @@ func (c Config) Hubs() []hub.Config {
 			ID: c.ID, Fleet: f.Name, TopicPrefix: c.TopicPrefix, Broker: c.Broker,
 			KeyFile: c.KeyFile, DeviceKeysDir: f.DeviceKeysDir, HubKeysDir: c.HubKeysDir,
 			StatePath: f.StatePath, Standby: c.Standby, Peers: c.Peers,
-			Model: f.Model, Merge: f.Merge, GlobalTTL: f.GlobalTTL, Wire: f.Wire,
+			Model: f.Model, Merge: f.Merge, GlobalTTL: f.GlobalTTL, Wire: f.Wire, CatchUp: f.CatchUp,
 		})
 	}
 	return out

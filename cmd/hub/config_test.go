@@ -33,6 +33,9 @@ func TestConfigLoad(t *testing.T) {
 	if h.Merge.Interval != 100*time.Millisecond || h.Merge.Aggregator != d.Merge.Aggregator || h.GlobalTTL != d.GlobalTTL || h.Wire.MaxBytes != d.Wire.MaxBytes {
 		t.Errorf("defaults: %+v ttl %v wire %+v", h.Merge, h.GlobalTTL, h.Wire)
 	}
+	if h.CatchUp != d.CatchUp || h.Validate() != nil {
+		t.Errorf("catch_up defaults %+v, want %+v (%v)", h.CatchUp, d.CatchUp, h.Validate())
+	}
 	if h.Broker.KeepAlive != 2*time.Second || h.Broker.ConnectTimeout != d.Broker.ConnectTimeout {
 		t.Errorf("broker %+v", h.Broker)
 	}

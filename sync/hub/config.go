@@ -59,6 +59,27 @@ type Config struct {
 	// delta whose tensor norm exceeds it outright; merge.clip_norm scales
 	// it down instead).
 	Wire wire.Config `yaml:"wire"`
+	// CatchUp sends devices that missed versions for good one adapter
+	// from their version to the current one.
+	CatchUp CatchUp `yaml:"catch_up"`
+}
+
+// CatchUp configures full-state catch-up (docs/sync.md, "Catch-up").
+type CatchUp struct {
+	// Delay is how long a device's retained state must show it behind the
+	// hub's version before the hub sends it a catch-up adapter. Devices
+	// that are merely applying queued versions in order publish a newer
+	// state meanwhile and get none.
+	Delay time.Duration `yaml:"delay"`
+	// MaxVersions bounds the versions kept one by one; older ones are
+	// folded into one adapter from version 0, so new devices (version 0)
+	// can always catch up, while a device at a version older than the
+	// oldest one kept cannot (it needs a reset to version 0). 0 keeps
+	// every version.
+	MaxVersions int `yaml:"max_versions"`
+	// Disabled sends no catch-ups (the history is still kept, so turning
+	// it on later serves every version since).
+	Disabled bool `yaml:"disabled"`
 }
 
 // Model pins what the fleet learns; deltas of another method, model,
@@ -99,6 +120,7 @@ func DefaultConfig() Config {
 		Merge:       Merge{EveryDeltas: 0, Interval: 30 * time.Second, Aggregator: FedAvg, TrimFraction: 0.1},
 		GlobalTTL:   7 * 24 * time.Hour,
 		Wire:        wire.DefaultConfig(),
+		CatchUp:     CatchUp{Delay: 10 * time.Second},
 	}
 }
 
@@ -141,7 +163,21 @@ func (c Config) Validate() error {
 			return fmt.Errorf("%w: peer %q must be a valid id other than the hub's own", ErrInvalidConfig, p)
 		}
 	}
+	if err := c.CatchUp.Validate(); err != nil {
+		return err
+	}
 	return c.Merge.Validate()
+}
+
+// Validate checks the catch-up settings.
+func (c CatchUp) Validate() error {
+	switch {
+	case c.Delay <= 0 && !c.Disabled:
+		return fmt.Errorf("%w: catch_up.delay must be > 0 (or catch_up.disabled: true)", ErrInvalidConfig)
+	case c.MaxVersions < 0:
+		return fmt.Errorf("%w: catch_up.max_versions %d < 0", ErrInvalidConfig, c.MaxVersions)
+	}
+	return nil
 }
 
 // Validate checks the merge policy.

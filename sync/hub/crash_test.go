@@ -6,13 +6,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clipfleet/clipfleet/learner"
+	"github.com/clipfleet/clipfleet/sync/hub"
 	"github.com/clipfleet/clipfleet/sync/synctest"
+	"github.com/clipfleet/clipfleet/sync/wire"
 )
 
 // TestHubSIGKILL kills the hub process with SIGKILL at random moments
 // while devices sync, restarting it on the same state file each time:
 // every label is still merged exactly once (state in bbolt, acks only
-// after the merge, re-sends deduplicated).
+// after the merge, re-sends deduplicated), and the catch-up history
+// composes to exactly the fleet's state.
 func TestHubSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
@@ -48,5 +52,41 @@ func TestHubSIGKILL(t *testing.T) {
 	t.Logf("%d SIGKILLs mid-sync, %d versions", kills, v)
 	if kills < 2 {
 		t.Errorf("only %d kills landed while the fleet was learning", kills)
+	}
+
+	// The catch-up history survived the kills too: a new device catching
+	// up from version 0 gets exactly the fleet's state.
+	p.kill()
+	h, err := hub.Open(cfg, fKey(cfg.ID), fleetRing(n), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	msgs, err := h.CatchUp("dev-new", 0)
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("catch-up from 0 after the kills: %v", err)
+	}
+	g, err := wire.Decode(msgs[0].Payload, wire.Policy{Fleet: fFleet, Keys: fleetRing(0, "hub-a")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.BaseVersion != 0 || g.Version != v {
+		t.Errorf("catch-up %d→%d, fleet at %d", g.BaseVersion, g.Version, v)
+	}
+	counts := map[learner.ID]float64{}
+	for _, c := range g.Classes {
+		counts[c.Label] += c.Count
+	}
+	learned := 0
+	for _, d := range f.devs {
+		for _, l := range d.learned {
+			learned++
+			if counts[l] != 1 {
+				t.Errorf("catch-up from 0: %s's label %x counted %v times", d.id, uint64(l), counts[l])
+			}
+		}
+	}
+	if len(counts) != learned {
+		t.Errorf("catch-up from 0 has %d labels, the fleet learned %d", len(counts), learned)
 	}
 }

@@ -13,8 +13,9 @@
 // against an older version is acked but not merged: the device learns from
 // the Merged lists of the global adapters up to the ack's version that its
 // export was not included and sends the content again (learner.Delta's
-// contract). A replay (seq at or below the device's high-water mark) is
-// acked as Replayed; a re-send of the pending delta is silent.
+// contract); the ack's code is StaleBase. A replay (seq at or below the
+// device's high-water mark) is acked as Replayed; a re-send of the pending
+// delta is silent.
 //
 // Deltas are merged with learner.MergeDeltas (FedAvg weighted by example
 // counts, exact sums of class statistics, union of samples and labels),
@@ -33,5 +34,22 @@
 // adopts the retained global adapter (its version and Merged list) cannot
 // merge a delta the failed hub merged, while deltas the failed hub held
 // pending were never acked and are sent again (TestMosquittoFailover).
+//
+// # Catch-up
+//
+// Global adapters are increments, applied in order. A device that missed
+// one for good (it joined after several merges and only the latest is
+// retained, or its broker session was lost) gets a catch-up: one signed
+// adapter from its version to the current one, composed exactly from the
+// history of increments the hub keeps in the same bbolt file (tensors and
+// class statistics summed, samples concatenated, labels united, the
+// Merged list of the version right after the device's), sent on the
+// device's own catch-up topic. The device applies it like any global
+// adapter (version floor, A/B, health check). The hub reads the devices'
+// retained state to see who stays behind (CatchUp.Delay). With
+// CatchUp.MaxVersions, old increments are folded into one adapter from
+// version 0, so new devices can always join; a device at a folded version
+// gets ErrCatchUpUnavailable and must reset its fleet state.
+//
 // See docs/sync.md.
 package hub

@@ -40,7 +40,7 @@ type Stats struct {
 	Accepted   uint64 // new deltas stored as pending
 	Duplicates uint64 // re-sends of a pending delta (acked by the merge)
 	Replayed   uint64 // seqs at or below the device's high-water mark
-	Stale      uint64 // deltas against an older base version: acked, not merged
+	Stale      uint64 // deltas against an older base version: acked StaleBase, not merged
 	Superseded uint64 // pending deltas replaced by a newer one of the same device
 	Rejected   uint64 // refused by wire.Decode (other than Replayed)
 	Errors     uint64 // operational failures (no ack: the device re-sends)
@@ -51,6 +51,9 @@ type Stats struct {
 	Clipped      uint64 // deltas scaled down by merge.clip_norm
 	Adopted      uint64 // newer global adapters taken over from the broker
 	Refreshed    uint64 // global adapters re-signed before expiry
+
+	CatchUps       uint64 // catch-up adapters sent to devices that missed versions
+	CatchUpsFailed uint64 // catch-ups that could not be composed (ErrCatchUpUnavailable, ...)
 }
 
 // Hub is the fleet's merge logic and durable state, independent of the
@@ -72,6 +75,7 @@ type Hub struct {
 	lastSeq      uint64
 	firstPending time.Time
 	stats        Stats
+	cuCache      map[uint64]cachedCatchUp // by from-version, for the current version
 }
 
 // Open loads (or creates) the hub's state. ring must hold every enrolled
@@ -102,7 +106,8 @@ func Open(cfg Config, priv ed25519.PrivateKey, ring *wire.Keyring, log *slog.Log
 		db.Close()
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, topics: cfg.Topics(), log: log.With("hub", cfg.ID, "fleet", cfg.Fleet), now: now, priv: priv, db: db, st: st}
+	h := &Hub{cfg: cfg, topics: cfg.Topics(), log: log.With("hub", cfg.ID, "fleet", cfg.Fleet), now: now, priv: priv, db: db, st: st,
+		cuCache: map[uint64]cachedCatchUp{}}
 	h.stats.ByCode = map[wire.RejectCode]uint64{}
 	base := wire.Policy{
 		Config: cfg.Wire, Fleet: cfg.Fleet, Keys: ring, Now: now,
@@ -124,7 +129,8 @@ func Open(cfg Config, priv ed25519.PrivateKey, ring *wire.Keyring, log *slog.Log
 	if len(st.pending) > 0 {
 		h.firstPending = now()
 	}
-	h.log.Info("hub: state loaded", "path", cfg.StatePath, "version", st.version, "pending", len(st.pending), "devices", len(st.seqs))
+	h.log.Info("hub: state loaded", "path", cfg.StatePath, "version", st.version, "pending", len(st.pending), "devices", len(st.seqs),
+		"catch_up_from", st.histFrom, "catch_up_from_zero", st.hasBase)
 	return h, nil
 }
 
@@ -278,7 +284,7 @@ func (h *Hub) handleOne(tx *bolt.Tx, in Incoming, out *[]Message) error {
 		// is in no Merged list) and sends it again against the new base.
 		h.stats.Stale++
 		h.log.Info("hub: stale delta dropped", "device", dev, "seq", p.Seq, "base", p.BaseVersion, "version", h.st.version)
-		return send(dev, p.Seq, wire.Accepted)
+		return send(dev, p.Seq, wire.StaleBase)
 	}
 	if old, ok := h.st.pending[dev]; ok {
 		// Each export holds everything learned since its base, so the
@@ -451,6 +457,9 @@ func (h *Hub) Merge() ([]Message, error) {
 		if err := putVersion(tx, next, global); err != nil {
 			return err
 		}
+		if err := h.recordHistory(tx, h.st.version, next, global); err != nil {
+			return err
+		}
 		for _, dev := range used {
 			if err := delPending(tx, dev); err != nil {
 				return err
@@ -492,7 +501,8 @@ func (h *Hub) Merge() ([]Message, error) {
 // Adopt takes over a newer global adapter found on the broker (published
 // by another hub of the fleet, e.g. before a failover): its version
 // becomes this hub's, and pending deltas against the older base are acked
-// as stale. An older or equal version is ignored.
+// StaleBase. An older or equal version is ignored. The adapter joins the
+// catch-up history (which restarts at its base if versions are missing).
 func (h *Hub) Adopt(global []byte) ([]Message, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -506,7 +516,7 @@ func (h *Hub) Adopt(global []byte) ([]Message, error) {
 	var out []Message
 	devs := slices.Sorted(maps.Keys(h.st.pending))
 	for _, dev := range devs {
-		m, err := h.ack(dev, h.st.pending[dev].seq, wire.Accepted, p.Version)
+		m, err := h.ack(dev, h.st.pending[dev].seq, wire.StaleBase, p.Version)
 		if err != nil {
 			return nil, err
 		}
@@ -517,6 +527,9 @@ func (h *Hub) Adopt(global []byte) ([]Message, error) {
 			if err := delPending(tx, dev); err != nil {
 				return err
 			}
+		}
+		if err := h.recordHistory(tx, p.BaseVersion, p.Version, global); err != nil {
+			return err
 		}
 		return putVersion(tx, p.Version, global)
 	})

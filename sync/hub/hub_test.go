@@ -118,7 +118,7 @@ func TestDuplicatesAndReplays(t *testing.T) {
 	}
 }
 
-// TestStaleAndSuperseded: a delta against an old base is acked with the
+// TestStaleAndSuperseded: a delta against an old base is acked StaleBase with the
 // hub's version and never merged; a newer delta of the same device for
 // the current base replaces its pending one.
 func TestStaleAndSuperseded(t *testing.T) {
@@ -127,7 +127,7 @@ func TestStaleAndSuperseded(t *testing.T) {
 	mustHandle(t, h, in("d2", delta(t, "d2", 1, 0, 9, 1, 1, clock.Now())))
 	mustMerge(t, h) // version 1
 	stale := decodeAcks(t, "hub-a", mustHandle(t, h, in("d1", delta(t, "d1", 1, 0, 1, 1, 1, clock.Now()))))["d1"]
-	if len(stale) != 1 || stale[0].Ack.Code != wire.Accepted || stale[0].Version != 1 {
+	if len(stale) != 1 || stale[0].Ack.Code != wire.StaleBase || stale[0].Version != 1 {
 		t.Fatalf("stale ack %+v", stale)
 	}
 	sup := decodeAcks(t, "hub-a", mustHandle(t, h,
@@ -236,7 +236,7 @@ func TestStateSurvivesReopen(t *testing.T) {
 }
 
 // TestAdopt: a standby takes over the newer version another hub retained;
-// its pending deltas against the old base are acked as stale.
+// its pending deltas against the old base are acked StaleBase.
 func TestAdopt(t *testing.T) {
 	clock := newClock()
 	ring := testRing("d1", "d2")
@@ -252,7 +252,7 @@ func TestAdopt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := decodeAcks(t, "hub-b", msgs)["d2"]; len(a) != 1 || a[0].Version != 2 || a[0].Ack.Code != wire.Accepted {
+	if a := decodeAcks(t, "hub-b", msgs)["d2"]; len(a) != 1 || a[0].Version != 2 || a[0].Ack.Code != wire.StaleBase {
 		t.Fatalf("stale ack on adoption: %+v", a)
 	}
 	if s := b.Stats(); s.Version != 2 || s.Pending != 0 || s.Adopted != 1 {

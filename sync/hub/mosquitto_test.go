@@ -25,8 +25,9 @@ func TestMosquittoBrokerKilled(t *testing.T) {
 	const n = 5
 	cfg := hubConfig("hub-a", m.URL(), filepath.Join(t.TempDir(), "hub.db"))
 	// Merge when every device delivered: no merge can overtake a device
-	// still reconnecting, which would need a version its lost session
-	// did not queue (see docs/sync.md, "Limits").
+	// still reconnecting, so every device applies every version in order
+	// (gaps are errors here). Merges that do overtake a device whose
+	// session was lost are TestMosquittoCatchUp's subject.
 	cfg.Merge.EveryDeltas, cfg.Merge.Interval = n, 2*time.Second
 	h := runHub(t, cfg, fleetRing(n))
 	f := newFleet(t, n, m.URL(), deviceTiming{ackTimeout: time.Second, tensor: []int{4, fDim}})
@@ -197,8 +198,8 @@ func watchStatus(t testing.TB, url, hubID string) string {
 }
 
 // TestMosquittoACL (d): with the example ACL of configs/mosquitto, device
-// A cannot publish as device B nor forge the global adapter, and a wrong
-// password is refused.
+// A cannot publish as device B nor forge the global adapter, reads its own
+// catch-up topic but not B's, and a wrong password is refused.
 func TestMosquittoACL(t *testing.T) {
 	acl, err := os.ReadFile(testutil.RepoPath(t, "configs", "mosquitto", "acl.conf"))
 	if err != nil {
@@ -239,6 +240,32 @@ func TestMosquittoACL(t *testing.T) {
 	}
 	if !slices.Contains([]string{"", "online"}, w.get("clipfleet/"+fFleet+"/dev-001/status")) {
 		t.Error("unexpected status of B")
+	}
+
+	// A reads its own catch-up topic but not B's.
+	got := make(chan string, 4)
+	catchUp := func(dev string) string { return "clipfleet/" + fFleet + "/" + dev + "/catchup" }
+	for _, dev := range []string{"dev-001", "dev-000"} {
+		a.Subscribe(catchUp(dev), 1, func(_ paho.Client, m paho.Message) { got <- m.Topic() }).WaitTimeout(5 * time.Second)
+	}
+	pub, err := rawClient(t, m.URL(), "hub-a-test", "hub-a", users["hub-a"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Publish(catchUp("dev-001"), 1, false, []byte("for B")).Wait()
+	pub.Publish(catchUp("dev-000"), 1, false, []byte("for A")).Wait()
+	select {
+	case topic := <-got:
+		if topic != catchUp("dev-000") {
+			t.Errorf("A received %s", topic)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("A did not receive its own catch-up")
+	}
+	select {
+	case topic := <-got:
+		t.Errorf("A also received %s", topic)
+	case <-time.After(300 * time.Millisecond):
 	}
 }
 

@@ -32,6 +32,7 @@ const (
 	evGlobal
 	evPeer
 	evBarrier
+	evState
 )
 
 // Run connects the hub to the broker and serves until ctx is done:
@@ -43,8 +44,10 @@ const (
 //  2. A standby hub waits until no peer is active (a peer's last will sets
 //     it offline the moment its connection dies).
 //  3. Active: it (re)publishes its global adapter retained, subscribes to
-//     every device's delta topic, stores deltas, merges on the policy and
-//     publishes global adapters and acks.
+//     every device's delta and state topics, stores deltas, merges on the
+//     policy and publishes global adapters and acks; a device whose
+//     retained state stays behind for CatchUp.Delay gets a catch-up
+//     adapter (CatchUp).
 //
 // Run returns nil when ctx ends; the status is set offline on the way out.
 func (h *Hub) Run(ctx context.Context) error {
@@ -68,6 +71,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		}
 		if active.Load() {
 			subs[t.AllDeltas()] = handler
+			subs[t.AllStates()] = handler
 		}
 		if !mqtt.SubscribeAll(ctx, c, subs, h.cfg.Broker.WriteTimeout, h.log) {
 			return // the connection closed; the next one starts over
@@ -105,7 +109,11 @@ func (h *Hub) Run(ctx context.Context) error {
 		synced  bool   // the barrier of the current connection came back
 		barrier string // its nonce
 		peers   = map[string]string{}
+		behind  = newCatchUpQueue(h.cfg.CatchUp.Delay)
 	)
+	if h.cfg.CatchUp.Disabled {
+		behind = newCatchUpQueue(0)
+	}
 	tick := time.NewTicker(min(max(h.cfg.Merge.Interval/8, 10*time.Millisecond), time.Second))
 	defer tick.Stop()
 	publish := func(msgs []Message) {
@@ -122,7 +130,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	becomeActive := func() {
 		active.Store(true)
 		announce()
-		go mqtt.SubscribeAll(ctx, c, map[string]paho.MessageHandler{t.AllDeltas(): handler}, h.cfg.Broker.WriteTimeout, h.log)
+		go mqtt.SubscribeAll(ctx, c, map[string]paho.MessageHandler{t.AllDeltas(): handler, t.AllStates(): handler}, h.cfg.Broker.WriteTimeout, h.log)
 		h.log.Info("hub: active", "version", h.Version(), "pending", h.Stats().Pending)
 	}
 	canServe := func() bool {
@@ -175,6 +183,13 @@ func (h *Hub) Run(ctx context.Context) error {
 			} else {
 				publish(msgs)
 			}
+			for _, d := range behind.take(h.now(), h.Version()) {
+				msgs, err := h.CatchUp(d.dev, d.from)
+				if err != nil {
+					h.log.Warn("hub: device missed versions and cannot catch up", "device", d.dev, "version", d.from, "err", err)
+				}
+				publish(msgs)
+			}
 		case e := <-events:
 			switch e.kind {
 			case evConnected:
@@ -201,6 +216,10 @@ func (h *Hub) Run(ctx context.Context) error {
 				}
 				if active.Load() {
 					publish(msgs)
+				}
+			case evState:
+				if dev, ok := t.DeviceOf(e.topic, "state"); ok && active.Load() {
+					behind.observe(dev, e.payload, h.Version(), h.now())
 				}
 			case evPeer:
 				peer := peerOf(h, e.topic)
@@ -236,6 +255,8 @@ func (h *Hub) route(ctx context.Context, m paho.Message, events chan<- event, de
 		case <-ctx.Done():
 		}
 		return
+	case strings.HasSuffix(topic, "/state"):
+		e = event{kind: evState}
 	case topic == t.Global():
 		e = event{kind: evGlobal}
 	case topic == t.HubBarrier(h.cfg.ID):
@@ -277,6 +298,6 @@ func nonce() string {
 
 // String summarises the counters for logs.
 func (s Stats) String() string {
-	return fmt.Sprintf("version=%d pending=%d received=%d accepted=%d merged=%d merges=%d duplicates=%d replayed=%d stale=%d rejected=%d",
-		s.Version, s.Pending, s.Received, s.Accepted, s.MergedDeltas, s.Merges, s.Duplicates, s.Replayed, s.Stale, s.Rejected)
+	return fmt.Sprintf("version=%d pending=%d received=%d accepted=%d merged=%d merges=%d duplicates=%d replayed=%d stale=%d rejected=%d catchups=%d",
+		s.Version, s.Pending, s.Received, s.Accepted, s.MergedDeltas, s.Merges, s.Duplicates, s.Replayed, s.Stale, s.Rejected, s.CatchUps)
 }

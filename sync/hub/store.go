@@ -18,13 +18,22 @@ import (
 //	seqs     device → u64 highest seq accepted (pending, merged or stale)
 //	pending  device → u64 seq ‖ signed delta bytes, for the current version
 //	merged   device → u64 seq ‖ u64 version of its last merged delta
+//	history  big-endian u64 version → that version's global adapter as
+//	         first published (the increment from version-1); see history.go
+//
+// meta also holds "hist_from" (u64: history holds the versions after it)
+// and, once old versions are folded, "hist_base" (a signed adapter from
+// version 0 to hist_from).
 var (
-	bMeta    = []byte("meta")
-	bSeqs    = []byte("seqs")
-	bPending = []byte("pending")
-	bMerged  = []byte("merged")
-	kVersion = []byte("version")
-	kGlobal  = []byte("global")
+	bMeta     = []byte("meta")
+	bSeqs     = []byte("seqs")
+	bPending  = []byte("pending")
+	bMerged   = []byte("merged")
+	bHistory  = []byte("history")
+	kVersion  = []byte("version")
+	kGlobal   = []byte("global")
+	kHistFrom = []byte("hist_from")
+	kHistBase = []byte("hist_base")
 )
 
 type pendingDelta struct {
@@ -44,6 +53,10 @@ type state struct {
 	seqs    map[string]uint64
 	pending map[string]pendingDelta
 	merged  map[string]mergedMark
+	// histFrom: history holds every version in (histFrom, version];
+	// hasBase: hist_base covers (0, histFrom], so a catch-up from 0 works.
+	histFrom uint64
+	hasBase  bool
 }
 
 func openDB(path string) (*bolt.DB, error) {
@@ -55,12 +68,12 @@ func openDB(path string) (*bolt.DB, error) {
 		return nil, fmt.Errorf("hub: open state: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bMeta, bSeqs, bPending, bMerged} {
+		for _, b := range [][]byte{bMeta, bSeqs, bPending, bMerged, bHistory} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		return nil
+		return initHistory(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -82,6 +95,12 @@ func loadState(db *bolt.DB, now time.Time) (*state, error) {
 		if g := m.Get(kGlobal); g != nil {
 			s.global = append([]byte(nil), g...)
 		}
+		if v := m.Get(kHistFrom); len(v) == 8 {
+			s.histFrom = binary.LittleEndian.Uint64(v)
+		} else {
+			return errors.New("hist_from record is not 8 bytes")
+		}
+		s.hasBase = s.histFrom == 0 || m.Get(kHistBase) != nil
 		if err := tx.Bucket(bSeqs).ForEach(func(k, v []byte) error {
 			if len(v) != 8 {
 				return fmt.Errorf("seq of %q is not 8 bytes", k)

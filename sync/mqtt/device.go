@@ -1,6 +1,7 @@
 package mqtt
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
@@ -114,8 +115,8 @@ type Device struct {
 	mu          sync.Mutex
 	stats       DeviceStats
 	lastAckVer  uint64
-	pendingGlob map[uint64]*wire.Payload // verified, waiting for applyLoop, by version
-	refused     uint64                   // last version that failed its health check; not retried in this process
+	pendingGlob map[globKey]*wire.Payload // verified, waiting for applyLoop
+	refused     uint64                    // last version that failed its health check; not retried in this process
 	globWake    chan struct{}
 
 	client paho.Client
@@ -136,7 +137,7 @@ func NewDevice(o DeviceOptions) (*Device, error) {
 	d := &Device{
 		cfg: o.Config, opts: o, topics: o.Config.Topics(), log: o.Log, now: o.Now,
 		wake: make(chan struct{}, 1), globWake: make(chan struct{}, 1),
-		pendingGlob: map[uint64]*wire.Payload{},
+		pendingGlob: map[globKey]*wire.Payload{},
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -287,6 +288,9 @@ func (d *Device) handlers() map[string]paho.MessageHandler {
 	subs := map[string]paho.MessageHandler{
 		d.topics.Ack(d.cfg.Device): d.onAck,
 		d.topics.Global():          d.onGlobal,
+		// A catch-up is a global adapter from this device's version to the
+		// hub's, verified and applied exactly like the fleet's.
+		d.topics.CatchUp(d.cfg.Device): d.onGlobal,
 	}
 	if d.opts.OnCommand != nil {
 		subs[d.topics.Cmd(d.cfg.Device)] = func(_ paho.Client, m paho.Message) { d.opts.OnCommand(m.Payload()) }
@@ -427,7 +431,9 @@ func (d *Device) state() DeviceState {
 
 // transient codes say the delta did not reach the hub intact or the hub
 // cannot check it yet: keep it and send it again. Every other code is the
-// hub's final word on that seq.
+// hub's final word on that seq: StaleBase too, since the learner still
+// holds that content and exports it again against the new base once
+// ReadyToExport.
 func transient(c wire.RejectCode) bool {
 	switch c {
 	case wire.Truncated, wire.BadChecksum, wire.BadSignature, wire.UnknownKey:
@@ -465,7 +471,11 @@ func (d *Device) onAck(_ paho.Client, m paho.Message) {
 		}
 		ev.Removed = true
 		d.count(func(s *DeviceStats) { s.Acks++ })
-		if ev.Code != wire.Accepted && ev.Code != wire.Replayed {
+		switch ev.Code {
+		case wire.Accepted, wire.Replayed:
+		case wire.StaleBase:
+			d.log.Info("sync: delta against an old base not merged; the learner exports it again", "seq", ev.Seq, "hub_version", ev.HubVersion)
+		default:
 			d.log.Warn("sync: hub refused a delta for good", "seq", ev.Seq, "code", ev.Code)
 		}
 	}
@@ -479,10 +489,13 @@ func (d *Device) onAck(_ paho.Client, m paho.Message) {
 // (a reconnecting device receives every version its session queued).
 const maxPendingGlobals = 256
 
-// onGlobal verifies a global adapter and queues it for applyLoop, which
-// applies them in version order (each is a delta against the previous
-// version); applying, with its health check, must not block the MQTT
-// client.
+// globKey identifies a queued adapter: a catch-up and the fleet's adapter
+// may share a version but not a base.
+type globKey struct{ version, base uint64 }
+
+// onGlobal verifies a global adapter (the fleet's, or a catch-up sent to
+// this device) and queues it for applyLoop; applying, with its health
+// check, must not block the MQTT client.
 func (d *Device) onGlobal(_ paho.Client, m paho.Message) {
 	p, err := wire.Decode(m.Payload(), d.gloPol)
 	if err != nil {
@@ -491,24 +504,39 @@ func (d *Device) onGlobal(_ paho.Client, m paho.Message) {
 	}
 	d.mu.Lock()
 	if len(d.pendingGlob) >= maxPendingGlobals {
-		oldest := slices.Min(slices.Collect(maps.Keys(d.pendingGlob)))
-		delete(d.pendingGlob, oldest)
+		delete(d.pendingGlob, slices.MinFunc(slices.Collect(maps.Keys(d.pendingGlob)), cmpGlobKey))
 	}
-	d.pendingGlob[p.Version] = p
+	d.pendingGlob[globKey{p.Version, p.BaseVersion}] = p
 	d.mu.Unlock()
 	signal(d.globWake)
 }
 
-// nextGlobal takes the lowest queued version.
+// cmpGlobKey orders by version, then base.
+func cmpGlobKey(a, b globKey) int {
+	return cmp.Or(cmp.Compare(a.version, b.version), cmp.Compare(a.base, b.base))
+}
+
+// nextGlobal picks the next adapter to apply. Each is a delta against its
+// base version, so it prefers the one that reaches furthest from the
+// active version (a catch-up beats the versions it spans); if none starts
+// there, it takes the lowest version, as in-order delivery needs, and the
+// Applier decides.
 func (d *Device) nextGlobal() (*wire.Payload, uint64) {
+	active := d.opts.Applier.Active()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.pendingGlob) == 0 {
 		return nil, d.refused
 	}
-	v := slices.Min(slices.Collect(maps.Keys(d.pendingGlob)))
-	g := d.pendingGlob[v]
-	delete(d.pendingGlob, v)
+	keys := slices.Collect(maps.Keys(d.pendingGlob))
+	k := slices.MinFunc(keys, cmpGlobKey)
+	for _, c := range keys {
+		if c.base == active && c.version > active && (k.base != active || c.version > k.version) {
+			k = c
+		}
+	}
+	g := d.pendingGlob[k]
+	delete(d.pendingGlob, k)
 	return g, d.refused
 }
 

@@ -109,11 +109,17 @@ func (f *fakeHub) quiet(d time.Duration) {
 
 func (f *fakeHub) ack(signer, dev string, seq uint64, code wire.RejectCode) {
 	f.t.Helper()
+	f.ackVersion(signer, dev, seq, code, 0)
+}
+
+// ackVersion acks with the hub's version.
+func (f *fakeHub) ackVersion(signer, dev string, seq uint64, code wire.RejectCode, version uint64) {
+	f.t.Helper()
 	f.mu.Lock()
 	f.seq++
 	s := f.seq
 	f.mu.Unlock()
-	p := &wire.Payload{Kind: wire.KindAck, Fleet: tFleet, Device: signer, Seq: s, CreatedAt: time.Now(), Ack: &wire.Ack{Device: dev, Seq: seq, Code: code}}
+	p := &wire.Payload{Kind: wire.KindAck, Fleet: tFleet, Device: signer, Seq: s, Version: version, CreatedAt: time.Now(), Ack: &wire.Ack{Device: dev, Seq: seq, Code: code}}
 	b, err := wire.Encode(p, tKey(signer))
 	if err != nil {
 		f.t.Fatal(err)

@@ -15,7 +15,11 @@
 // on disk (no rollback, no replay, even across restarts), and installs it
 // through an Applier A/B: apply, health check, then commit, or roll back
 // to the previous adapter. The floor advances only on commit, so a failed
-// adapter leaves both the adapter in use and the floor unchanged.
+// adapter leaves both the adapter in use and the floor unchanged. A
+// catch-up adapter, which the hub sends on the device's own catch-up topic
+// when the device missed versions for good, goes through the same checks;
+// among queued adapters the one starting at the active version and
+// reaching furthest is applied first.
 //
 // docs/sync.md describes the topics, the protocol and the security model.
 package mqtt

@@ -102,8 +102,15 @@ func (f *fakeApplier) snapshot() (active uint64, committed []uint64, rollbacks i
 // globalPayload is a signed global adapter of version v.
 func globalPayload(t testing.TB, signer string, v uint64, created, expires time.Time) []byte {
 	t.Helper()
+	return adapterPayload(t, signer, v-1, v, created, expires)
+}
+
+// adapterPayload is a signed adapter from base to v (a catch-up if they
+// are more than one apart).
+func adapterPayload(t testing.TB, signer string, base, v uint64, created, expires time.Time) []byte {
+	t.Helper()
 	d := &learner.Delta{
-		Method: "finetune", Dim: tDim, ModelID: "m", BaseVersion: v - 1, Version: v, Merged: []uint64{v * 10}, Examples: 1,
+		Method: "finetune", Dim: tDim, ModelID: "m", BaseVersion: base, Version: v, Merged: []uint64{v * 10}, Examples: 1,
 		Tensors: []learner.Tensor{{Name: "w", Shape: []int{tDim}, Data: []float32{float32(v), 0, 0, 1}}},
 	}
 	p, err := wire.FromDelta(d, wire.Compression{}, nil)

@@ -32,6 +32,14 @@ func (t Topics) State(device string) string { return t.dev(device, "state") }
 // Cmd is where operators (through the hub) send a device commands.
 func (t Topics) Cmd(device string) string { return t.dev(device, "cmd") }
 
+// CatchUp is where the hub sends one device a signed catch-up adapter
+// from that device's version to the current one (hub → device, QoS 1, not
+// retained), when its state shows it missed versions for good.
+func (t Topics) CatchUp(device string) string { return t.dev(device, "catchup") }
+
+// AllStates is the hub's subscription to every device's retained state.
+func (t Topics) AllStates() string { return t.Prefix + "/" + t.Fleet + "/+/state" }
+
 // Global is the retained, signed global adapter (hub → devices, QoS 1).
 func (t Topics) Global() string { return t.Prefix + "/" + t.Fleet + "/global" }
 

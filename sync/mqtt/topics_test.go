@@ -10,6 +10,8 @@ func TestTopics(t *testing.T) {
 		tp.Status("r7"):       "clipfleet/warehouse/r7/status",
 		tp.State("r7"):        "clipfleet/warehouse/r7/state",
 		tp.Cmd("r7"):          "clipfleet/warehouse/r7/cmd",
+		tp.CatchUp("r7"):      "clipfleet/warehouse/r7/catchup",
+		tp.AllStates():        "clipfleet/warehouse/+/state",
 		tp.Global():           "clipfleet/warehouse/global",
 		tp.AllDeltas():        "clipfleet/warehouse/+/delta",
 		tp.HubStatus("hub-a"): "clipfleet/warehouse/hub/hub-a/status",
@@ -23,6 +25,7 @@ func TestTopics(t *testing.T) {
 		ok               bool
 	}{
 		{"clipfleet/warehouse/r7/delta", "delta", "r7", true},
+		{"clipfleet/warehouse/r7/state", "state", "r7", true},
 		{"clipfleet/warehouse/r7/delta", "ack", "", false},
 		{"clipfleet/other/r7/delta", "delta", "", false},
 		{"clipfleet/warehouse/r7/x/delta", "delta", "", false},

@@ -62,7 +62,9 @@
 //	ack, only when kind = 3:
 //	  str   device           the device whose delta is acknowledged
 //	  u64   seq              that delta's seq
-//	  u8    code             RejectCode: 0 accepted, else why it was refused
+//	  u8    code             RejectCode: 0 accepted, 17 stale-base (verified
+//	                         but not merged: its base is not the hub's
+//	                         version), else why it was refused
 //	list    tensors, each:
 //	  str   name             unique, non-empty
 //	  u8    dtype            1 float32, 2 int8

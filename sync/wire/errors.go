@@ -6,9 +6,10 @@ import (
 	"strconv"
 )
 
-// RejectCode says why Decode refused a payload. The numbers are part of the
-// wire format (an Ack carries one to tell a device why its delta was
-// refused): never renumber, only append.
+// RejectCode says why Decode refused a payload, or why the hub did not
+// merge a delta (StaleBase). The numbers are part of the wire format (an
+// Ack carries one to tell a device why its delta was refused): never
+// renumber, only append.
 type RejectCode uint8
 
 // Accepted is the zero RejectCode: an Ack with it reports success.
@@ -32,7 +33,13 @@ const (
 	Oversize           RejectCode = 14 // exceeds a byte or element limit
 	Malformed          RejectCode = 15 // structurally invalid body
 	WrongKind          RejectCode = 16 // a kind the receiver does not accept
-	maxCode                       = WrongKind
+	// StaleBase is never returned by Decode: the hub sends it in an Ack for
+	// a delta it verified but dropped because its base is not the current
+	// version. The device removes the entry; its learner still holds that
+	// content (the export is in no Merged list) and exports it again
+	// against the new base.
+	StaleBase RejectCode = 17
+	maxCode              = StaleBase
 )
 
 // Sentinels wrapped by *RejectError, one per code, for errors.Is.
@@ -57,6 +64,7 @@ var (
 	ErrOversize           = errors.New("wire: oversize")
 	ErrMalformed          = errors.New("wire: malformed")
 	ErrWrongKind          = errors.New("wire: unexpected kind")
+	ErrStaleBase          = errors.New("wire: delta against an old base version, not merged")
 
 	// ErrInvalidConfig wraps every Config.Validate failure.
 	ErrInvalidConfig = errors.New("wire: invalid config")
@@ -83,6 +91,7 @@ var codeInfo = [...]struct {
 	Oversize:           {"oversize", ErrOversize},
 	Malformed:          {"malformed", ErrMalformed},
 	WrongKind:          {"wrong-kind", ErrWrongKind},
+	StaleBase:          {"stale-base", ErrStaleBase},
 }
 
 // String is the code's stable kebab-case name, used in logs and fixtures.

@@ -93,6 +93,8 @@ func fixtureCases() []fixtureCase {
 			func() []byte { return mustEncode(ackPayload(Accepted), testKey("hub")) }},
 		{"ok-ack-refused", "hub-signed ack refusing a delta for a wrong model", Accepted,
 			func() []byte { return mustEncode(ackPayload(WrongModel), testKey("hub")) }},
+		{"ok-ack-stale-base", "hub-signed ack dropping a delta against an old base (stale-base)", Accepted,
+			func() []byte { return mustEncode(ackPayload(StaleBase), testKey("hub")) }},
 
 		// Envelope.
 		{"truncated-empty", "zero bytes", Truncated, func() []byte { return []byte{} }},
@@ -352,10 +354,11 @@ func TestFixtures(t *testing.T) {
 			}
 		})
 	}
-	// Every code but WrongKind (policy-dependent, tested separately) must
-	// have a fixture.
+	// Every code but WrongKind (policy-dependent, tested separately) and
+	// StaleBase (a hub verdict in acks, never a Decode result; see
+	// ok-ack-stale-base) must have a fixture.
 	for c := Accepted; c <= maxCode; c++ {
-		if !seen[c] && c != WrongKind {
+		if !seen[c] && c != WrongKind && c != StaleBase {
 			t.Errorf("no fixture expects %v", c)
 		}
 	}
