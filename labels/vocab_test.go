@@ -71,8 +71,8 @@ func TestParseVocabularyStrict(t *testing.T) {
 		{"control character", "version: 1\nlabels: [{name: \"a\\u0007b\"}]\n", "control character", ErrInvalidName},
 		{"template without placeholder", "version: 1\nlabels: [{name: cat, templates: [a photo]}]\n", `labels[0].templates[0]: invalid template "a photo": no {}`, ErrInvalidTemplate},
 		{"duplicate set template", "version: 1\ntemplates: [\"a {}\", \"a {}\"]\nlabels: []\n", "templates[1]: template \"a {}\" repeats [0]", ErrInvalidTemplate},
-		{"name not a string", "version: 1\nlabels: [{name: [a]}]\n", "cannot unmarshal", nil},
-		{"labels not a list", "version: 1\nlabels: {name: cat}\n", "cannot unmarshal", nil},
+		{"name not a string", "version: 1\nlabels: [{name: [a]}]\n", "labels[0].name: want a string, found a list (line 2)", nil},
+		{"labels not a list", "version: 1\nlabels: {name: cat}\n", "labels: want a list, found a mapping (line 2)", nil},
 		{"two documents", "version: 1\n---\nversion: 1\n", "more than one YAML document", nil},
 		{"syntax", "version: [\n", "yaml", nil},
 	}

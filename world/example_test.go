@@ -46,7 +46,7 @@ tasks:
 	// 1 star night
 	// 2 circle night
 	// 3 star night
-	// world: invalid scenario: tasks[0].domian: unknown key
+	// world: invalid scenario: tasks[0].domian: unknown key (line 3); known keys: colours, days, domain, kind, label, language, name, objects, pairs, seed, shapes, test, train
 }
 
 func ExampleStream() {

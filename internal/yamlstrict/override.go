@@ -97,11 +97,11 @@ func Paths(out any) map[string]struct{} {
 		if prefix != "" {
 			res[prefix] = struct{}{}
 		}
-		if t.Kind() != reflect.Struct || t == durationType || reflect.PointerTo(t).Implements(unmarshalerType) {
+		if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
 			return
 		}
-		for name, ft := range structFields(t) {
-			walk(ft, join(prefix, name))
+		for name, f := range fieldsOf(t).fields {
+			walk(f.typ, join(prefix, name))
 		}
 	}
 	walk(reflect.TypeOf(out), "")
