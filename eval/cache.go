@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -47,6 +48,23 @@ func CacheKey(info accel.ModelInfo, sc *world.Scenario, templates []string) (str
 	h.Write(y)
 	h.Write([]byte{0})
 	h.Write([]byte(strings.Join(templates, "\x00")))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// viewsKey extends key with the teach-time views cfg asks for (their
+// augmentation and the pictures they are made of); without views the key
+// is unchanged, so caches written before views existed stay valid.
+func viewsKey(key string, cfg Config) (string, error) {
+	if cfg.TeachAugment.Views < 1 || cfg.FewShot < 1 {
+		return key, nil
+	}
+	y, err := yaml.Marshal(cfg.TeachAugment)
+	if err != nil {
+		return "", fmt.Errorf("eval: hashing teach_augment: %w", err)
+	}
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00views\x00%d\x00", key, cfg.FewShot)
+	h.Write(y)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
@@ -127,6 +145,17 @@ func (ds *Dataset) check() error {
 						return fmt.Errorf("eval: set %s: class %d out of range", s.Name, c)
 					}
 				}
+			}
+		}
+	}
+	if tv := ds.Views; tv != nil {
+		j := slices.IndexFunc(ds.Tasks, func(s Set) bool { return s.Name == tv.Task })
+		if j < 0 || tv.Views < 1 || len(tv.Emb) != len(tv.Items)*tv.Views*ds.Dim {
+			return fmt.Errorf("eval: inconsistent teach views")
+		}
+		for _, i := range tv.Items {
+			if i < 0 || int(i) >= ds.Tasks[j].Train.Len() {
+				return fmt.Errorf("eval: teach view of item %d out of range", i)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/labels"
 	"github.com/clipfleet/clipfleet/learner"
 )
@@ -40,6 +41,13 @@ type Config struct {
 	// measurement teaches (the first FewShot of each class in the
 	// training set's order); 0 skips it.
 	FewShot int `yaml:"few_shot"`
+	// TeachAugment is teach-time augmentation for the never-named
+	// few-shot measurement: each of the FewShot pictures per class is
+	// taught with TeachAugment.Views augmented views of it (package
+	// augment) besides itself — still FewShot examples, as a device would
+	// teach them. Views 0 (the default) teaches the pictures alone; the
+	// measurement behind that default is in eval/README.md.
+	TeachAugment augment.Config `yaml:"teach_augment"`
 	// DriftBuckets is how many day buckets the drift curve has.
 	DriftBuckets int `yaml:"drift_buckets"`
 	// JointMethod is the method the joint upper bound trains offline on all
@@ -63,6 +71,7 @@ func DefaultConfig() Config {
 		Epochs:       5,
 		SinglePass:   []string{"zeroshot", "ncm", "knn", "analytic", "coleclip"},
 		FewShot:      10,
+		TeachAugment: noViews(augment.DefaultConfig()),
 		DriftBuckets: 8,
 		JointMethod:  defaultJointMethod(),
 		JointEpochs:  3,
@@ -80,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.FewShot < 0 {
 		errs = append(errs, fmt.Errorf("%w: few_shot %d < 0", ErrInvalidConfig, c.FewShot))
+	}
+	if err := c.TeachAugment.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%w: teach_augment: %w", ErrInvalidConfig, err))
 	}
 	if c.DriftBuckets < 1 {
 		errs = append(errs, fmt.Errorf("%w: drift_buckets %d < 1", ErrInvalidConfig, c.DriftBuckets))
@@ -124,4 +136,10 @@ func defaultJointMethod() string {
 		}
 	}
 	return "ncm"
+}
+
+// noViews is c teaching no views.
+func noViews(c augment.Config) augment.Config {
+	c.Views = 0
+	return c
 }

@@ -3,9 +3,11 @@ package eval
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/labels"
 	"github.com/clipfleet/clipfleet/learner"
 	"github.com/clipfleet/clipfleet/preprocess"
@@ -49,6 +51,37 @@ type Dataset struct {
 	// Text holds the prompt-ensemble text embedding of each label name;
 	// labels without one (no text encoder) are absent.
 	Text map[string][]float32
+	// Views are the teach-time augmented views the never-named
+	// measurement teaches (Config.TeachAugment); nil when it teaches none.
+	Views *TeachViews
+}
+
+// TeachViews are augmented views of the pictures the never-named few-shot
+// measurement teaches: view v of Items[k] (an index into the task's
+// training split) has the embedding Emb[(k*Views+v)*dim:][:dim].
+type TeachViews struct {
+	Task  string
+	Items []int32
+	Views int
+	Emb   []float32
+}
+
+// Of returns the embeddings of the views of training item i, or nil if it
+// has none.
+func (tv *TeachViews) Of(i, dim int) [][]float32 {
+	if tv == nil {
+		return nil
+	}
+	k := slices.Index(tv.Items, int32(i))
+	if k < 0 {
+		return nil
+	}
+	out := make([][]float32, tv.Views)
+	for v := range out {
+		o := (k*tv.Views + v) * dim
+		out[v] = tv.Emb[o : o+dim]
+	}
+	return out
 }
 
 // EncodeStats counts encoder work done to build a Dataset.
@@ -66,6 +99,31 @@ type embedder struct {
 	pre    *preprocess.Preprocessor
 	tensor preprocess.Tensor
 	stats  EncodeStats
+	aug    []byte // scratch view
+}
+
+// render draws training or test item i of it at the encoder's input size.
+func (e *embedder) render(it *world.Items, i int) ([]byte, world.Sample, error) {
+	s := it.Sample(i)
+	size := e.info.Image.Size
+	rgb, err := world.RenderRGB(&s.Scene, size, size)
+	if err != nil {
+		return nil, s, fmt.Errorf("eval: render %s/%s/%d: %w", it.Name, it.Split, i, err)
+	}
+	return rgb, s, nil
+}
+
+// encode preprocesses and embeds one square picture into dst.
+func (e *embedder) encode(ctx context.Context, rgb []byte, dst []float32) error {
+	size := e.info.Image.Size
+	if err := e.pre.Image(&e.tensor, rgb, size, size); err != nil {
+		return fmt.Errorf("eval: preprocess: %w", err)
+	}
+	if err := e.enc.EncodeImage(ctx, &e.tensor, dst); err != nil {
+		return fmt.Errorf("eval: encode: %w", err)
+	}
+	e.stats.ImageCalls++
+	return nil
 }
 
 func (e *embedder) split(ctx context.Context, sc *world.Scenario, name string, sp world.Split) (Split, []string, string, error) {
@@ -77,27 +135,63 @@ func (e *embedder) split(ctx context.Context, sc *world.Scenario, name string, s
 	for _, c := range it.Classes() {
 		classes = append(classes, learner.CanonicalName(c.Label))
 	}
-	dim, size := e.info.EmbeddingDim, e.info.Image.Size
+	dim := e.info.EmbeddingDim
 	out := Split{Emb: make([]float32, it.N*dim), Class: make([]int32, it.N), Day: make([]int32, it.N)}
 	for i := 0; i < it.N; i++ {
 		if err := ctx.Err(); err != nil {
 			return Split{}, nil, "", fmt.Errorf("eval: %w", context.Cause(ctx))
 		}
-		s := it.Sample(i)
-		rgb, err := world.RenderRGB(&s.Scene, size, size)
+		rgb, s, err := e.render(it, i)
 		if err != nil {
-			return Split{}, nil, "", fmt.Errorf("eval: render %s/%s/%d: %w", name, sp, i, err)
+			return Split{}, nil, "", err
 		}
-		if err := e.pre.Image(&e.tensor, rgb, size, size); err != nil {
-			return Split{}, nil, "", fmt.Errorf("eval: preprocess: %w", err)
+		if err := e.encode(ctx, rgb, out.Emb[i*dim:(i+1)*dim]); err != nil {
+			return Split{}, nil, "", fmt.Errorf("%w (%s/%s/%d)", err, name, sp, i)
 		}
-		if err := e.enc.EncodeImage(ctx, &e.tensor, out.Emb[i*dim:(i+1)*dim]); err != nil {
-			return Split{}, nil, "", fmt.Errorf("eval: encode %s/%s/%d: %w", name, sp, i, err)
-		}
-		e.stats.ImageCalls++
 		out.Class[i], out.Day[i] = int32(s.Class), int32(s.Scene.Day)
 	}
 	return out, classes, it.Kind, nil
+}
+
+// views embeds aug.Views augmented views of each of the first shots
+// training pictures per class of the scenario's first new_classes task
+// (the pictures NeverNamed teaches). View v of training item i is
+// aug.ViewParams(i, v): the same views on every run. Nil when there is
+// nothing to augment; a class with fewer than shots pictures gets views of
+// those it has (NeverNamed then refuses the measurement).
+func (e *embedder) views(ctx context.Context, sc *world.Scenario, ds *Dataset, shots int, aug augment.Config) (*TeachViews, error) {
+	j := slices.IndexFunc(ds.Tasks, func(s Set) bool { return s.Kind == NewClassesKind })
+	if j < 0 || shots < 1 || aug.Views < 1 {
+		return nil, nil
+	}
+	task := &ds.Tasks[j]
+	it, err := sc.Items(task.Name, world.TrainSplit)
+	if err != nil {
+		return nil, fmt.Errorf("eval: %w", err)
+	}
+	picked, _ := fewShotPick(task.Train.Class, len(task.Classes), shots)
+	dim, size := e.info.EmbeddingDim, e.info.Image.Size
+	tv := &TeachViews{Task: task.Name, Views: aug.Views, Emb: make([]float32, len(picked)*aug.Views*dim)}
+	for k, i := range picked {
+		tv.Items = append(tv.Items, int32(i))
+		rgb, _, err := e.render(it, i)
+		if err != nil {
+			return nil, err
+		}
+		for v := 0; v < aug.Views; v++ {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("eval: %w", context.Cause(ctx))
+			}
+			if e.aug, err = augment.Apply(e.aug, rgb, size, size, aug.ViewParams(uint64(i), v)); err != nil {
+				return nil, fmt.Errorf("eval: %w", err)
+			}
+			o := (k*aug.Views + v) * dim
+			if err := e.encode(ctx, e.aug, tv.Emb[o:o+dim]); err != nil {
+				return nil, fmt.Errorf("%w (view %d of %s/train/%d)", err, v, task.Name, i)
+			}
+		}
+	}
+	return tv, nil
 }
 
 // text embeds every name with the prompt templates (CLIP's ensemble: the
@@ -144,8 +238,9 @@ func (e *embedder) text(ctx context.Context, names []string, templates []string)
 	return out, nil
 }
 
-// build embeds the whole scenario.
-func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc *world.Scenario, templates []string, key string) (*Dataset, EncodeStats, error) {
+// build embeds the whole scenario, and the teach-time views of cfg.
+func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc *world.Scenario, cfg Config, key string) (*Dataset, EncodeStats, error) {
+	templates := cfg.Templates
 	t0 := time.Now()
 	info := enc.Info()
 	pre, err := preprocess.NewPreprocessor(info.Image)
@@ -184,6 +279,9 @@ func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc 
 		ds.ZeroShot = append(ds.ZeroShot, set)
 	}
 	if ds.Text, err = e.text(ctx, names, templates); err != nil {
+		return nil, e.stats, err
+	}
+	if ds.Views, err = e.views(ctx, sc, ds, cfg.FewShot, cfg.TeachAugment); err != nil {
 		return nil, e.stats, err
 	}
 	e.stats.Took = time.Since(t0)

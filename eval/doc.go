@@ -32,7 +32,13 @@
 // first ones of each class in training order) of the scenario's first
 // new_classes task — shapes whose names the text encoder never saw — are
 // taught to a fresh instance of the method with the same budget, and the
-// accuracy on that task's test set is reported (never_named_10shot).
+// accuracy on that task's test set is reported (never_named_10shot), with
+// the accuracy on each class's test pictures (never_named_per_class).
+// Teach-time augmentation: with Config.TeachAugment.Views = K each taught
+// picture is followed by K augmented views of it (package augment), still
+// FewShot pictures per class; the views are rendered, augmented and
+// encoded when the dataset is built and cached with it (under a key of
+// their own). Off by default: eval/README.md has the measurement.
 //
 // Joint upper bound. The row named joint is Config.JointMethod (the
 // analytic head) trained offline on the union of all tasks at once. It is

@@ -53,6 +53,9 @@ func (h *Harness) Dataset(ctx context.Context, sc *world.Scenario) (*Dataset, Ca
 	if err != nil {
 		return nil, "", EncodeStats{}, err
 	}
+	if key, err = viewsKey(key, h.cfg); err != nil {
+		return nil, "", EncodeStats{}, err
+	}
 	status := CacheOff
 	var path string
 	if h.cfg.CacheDir != "" {
@@ -69,7 +72,7 @@ func (h *Harness) Dataset(ctx context.Context, sc *world.Scenario) (*Dataset, Ca
 			status = CacheCorrupt
 		}
 	}
-	ds, st, err := build(ctx, h.enc, h.tok, sc, h.cfg.Templates, key)
+	ds, st, err := build(ctx, h.enc, h.tok, sc, h.cfg, key)
 	if err != nil {
 		return nil, status, st, err
 	}

@@ -25,7 +25,7 @@ func WriteJSON(w io.Writer, results []*Result) error {
 // passes included) and memory (the final state's footprint, KiB).
 func WriteMarkdown(w io.Writer, results []*Result) error {
 	var b strings.Builder
-	b.WriteString("| method | Transfer | Avg | Last | BWT | held-out zero-shot retention | never-named 10-shot | update µs/example | memory KiB |\n")
+	b.WriteString("| method | Transfer | Avg | Last | BWT | held-out zero-shot retention | " + neverNamedHeader(results) + " | update µs/example | memory KiB |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		var mem int64
@@ -39,6 +39,7 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %s | %s | %s | %.1f | %.1f |\n", r.Method, opt(r.Transfer), r.Avg, r.Last,
 			opt(r.BWT), signed(mean(r.Retention)), nn, r.UpdateMicros, float64(mem)/1024)
 	}
+	writePerClass(&b, results)
 	for _, r := range results {
 		fmt.Fprintf(&b, "\n**%s** — accuracy (%%) on task j (columns) after learning task i (rows)", r.Method)
 		if r.OracleRoute {
@@ -64,6 +65,60 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// neverNamedHeader names the never-named column after the measurement:
+// "never-named 10-shot", with "(+K views)" when views were taught.
+func neverNamedHeader(results []*Result) string {
+	shots, views := 10, 0
+	for _, r := range results {
+		if r.NeverNamed != nil {
+			if r.FewShot > 0 {
+				shots = r.FewShot
+			}
+			views = r.TeachViews
+			break
+		}
+	}
+	h := fmt.Sprintf("never-named %d-shot", shots)
+	if views > 0 {
+		h += fmt.Sprintf(" (+%d views)", views)
+	}
+	return h
+}
+
+// writePerClass writes each method's never-named accuracy per class, the
+// classes above 80%% (the goal) in bold.
+func writePerClass(b *strings.Builder, results []*Result) {
+	var classes []string
+	for _, r := range results {
+		if len(r.NeverNamedPerClass) > 0 {
+			classes = r.NeverNamedClasses
+			break
+		}
+	}
+	if len(classes) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n**%s** — accuracy (%%) on each never-named class's test pictures; bold: above 80%%\n\n", neverNamedHeader(results))
+	b.WriteString("| method | " + strings.Join(classes, " | ") + " | classes above 80% |\n|---|")
+	b.WriteString(strings.Repeat("---:|", len(classes)) + "---:|\n")
+	for _, r := range results {
+		if len(r.NeverNamedPerClass) != len(classes) {
+			continue
+		}
+		above := 0
+		fmt.Fprintf(b, "| %s |", r.Method)
+		for _, v := range r.NeverNamedPerClass {
+			if v > 80 {
+				above++
+				fmt.Fprintf(b, " **%.1f** |", v)
+			} else {
+				fmt.Fprintf(b, " %.1f |", v)
+			}
+		}
+		fmt.Fprintf(b, " %d/%d |\n", above, len(classes))
+	}
 }
 
 func opt(v *float64) string {

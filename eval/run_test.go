@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"log/slog"
+	"math"
 	"reflect"
 	"slices"
 	"sync"
@@ -156,8 +157,17 @@ func TestNeverNamedFewShot(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, err := NeverNamed(context.Background(), ds, "ncm", cfg, nil)
-	if err != nil || *first != *again {
-		t.Errorf("two measurements %v %v (err %v)", *first, *again, err)
+	if err != nil || !reflect.DeepEqual(first, again) {
+		t.Errorf("two measurements %+v %+v (err %v)", first, again, err)
+	}
+	// Per-class accuracies: two classes of 15 test pictures each, whose
+	// mean is the overall accuracy.
+	if !reflect.DeepEqual(first.Classes, task.Classes) || len(first.PerClass) != 2 ||
+		math.Abs((first.PerClass[0]+first.PerClass[1])/2-first.Accuracy) > 1e-9 {
+		t.Errorf("per class %v %v, overall %v", first.Classes, first.PerClass, first.Accuracy)
+	}
+	if !reflect.DeepEqual(res.NeverNamedPerClass, first.PerClass) || res.TeachViews != 0 || res.TeachAugment != nil {
+		t.Errorf("result per class %v, teach views %d", res.NeverNamedPerClass, res.TeachViews)
 	}
 	// More shots than a class has is refused rather than silently fewer.
 	cfg.FewShot = 16

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/daemon"
 	"github.com/clipfleet/clipfleet/eval"
 	"github.com/clipfleet/clipfleet/internal/atomicfile"
@@ -36,9 +37,11 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	jointEpochs := fs.Int("joint-epochs", eval.DefaultConfig().JointEpochs, "passes of the joint upper bound over all training data (a single-pass method makes one)")
 	epochs := fs.Int("epochs", eval.DefaultConfig().Epochs, "passes over each task's training set for gradient-trained methods (the same budget for all of them)")
 	fewShot := fs.Int("few-shot", eval.DefaultConfig().FewShot, "examples per never-named class for the few-shot measurement (0 skips it)")
+	teachViews := fs.Int("teach-views", eval.DefaultConfig().TeachAugment.Views, "augmented views taught with each never-named few-shot picture besides it (teach-time augmentation; 0: none)")
+	teachAugment := fs.String("teach-augment", "camera", "ranges of those views: "+strings.Join(augment.Presets(), " or ")+" (camera: flip, crop, ±10° turn, mild colour jitter; shape: also any rotation and any hue)")
 	cacheDir := fs.String("cache", "", "embedding cache directory (default: state_dir/eval-cache; \"off\" disables)")
 	fs.Usage = func() {
-		fmt.Fprint(env.stderr, "usage: edge eval [--scenario FILE|NAME] [--method NAME[,NAME...]|all] [--json OUT] [--markdown OUT] [--plot OUT.png] [--epochs N] [--few-shot N] [--cache DIR|off] [--config FILE] [--set key=value]\n\n"+
+		fmt.Fprint(env.stderr, "usage: edge eval [--scenario FILE|NAME] [--method NAME[,NAME...]|all] [--json OUT] [--markdown OUT] [--plot OUT.png] [--epochs N] [--few-shot N] [--teach-views K] [--teach-augment camera|shape] [--cache DIR|off] [--config FILE] [--set key=value]\n\n"+
 			"Renders the scenario's pictures, embeds them once with the configured model (accel section; cached per\n"+
 			"model and scenario), then learns the tasks in order with each method and prints a Markdown summary table.\n"+
 			"Methods: "+strings.Join(learner.Methods(), ", ")+", "+eval.JointName+".\n\n")
@@ -74,6 +77,11 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	ecfg.Templates = cfg.Labels.Templates
 	ecfg.JointMethod, ecfg.JointEpochs = *jointMethod, *jointEpochs
 	ecfg.Epochs, ecfg.FewShot = *epochs, *fewShot
+	if ecfg.TeachAugment, err = augment.Preset(*teachAugment); err != nil {
+		fmt.Fprintln(env.stderr, "edge eval: --teach-augment:", err)
+		return 2
+	}
+	ecfg.TeachAugment.Views = *teachViews
 	if err := ecfg.Validate(); err != nil {
 		fmt.Fprintln(env.stderr, "edge eval:", err)
 		return 2

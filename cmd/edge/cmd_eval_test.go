@@ -84,6 +84,8 @@ func TestEvalCLIRejectsBadBudget(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--epochs", "0", "epochs 0 < 1"},
 		{"--few-shot", "-1", "few_shot -1 < 0"},
+		{"--teach-views", "-1", "views -1 outside"},
+		{"--teach-augment", "fancy", `unknown preset "fancy"`},
 	} {
 		code, _, stderr := runEdge(t, nil, "eval", tc.flag, tc.value)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
@@ -96,5 +98,46 @@ func TestEvalCLIRejectsUnknownMethod(t *testing.T) {
 	code, _, stderr := runEdge(t, nil, "eval", "--method", "nope")
 	if code != 2 || !strings.Contains(stderr, `unknown method "nope"`) {
 		t.Errorf("exit %d: %s", code, stderr)
+	}
+}
+
+// --teach-views teaches augmented views with the never-named pictures and
+// says so in the table header and the JSON, with per-class accuracies.
+func TestEvalCLITeachViews(t *testing.T) {
+	dir := t.TempDir()
+	jsonOut, mdOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
+	code, stdout, stderr := runEdge(t, nil, "eval", "--scenario", testutil.RepoPath(t, "eval", "testdata", "newshapes.yaml"),
+		"--method", "ncm", "--few-shot", "3", "--teach-views", "2", "--teach-augment", "shape",
+		"--set", "accel.backend=fake", "--set", "accel.model_dir="+testutil.RepoPath(t, "models", "testclip"),
+		"--cache", filepath.Join(dir, "cache"), "--json", jsonOut, "--markdown", mdOut)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	// 28 pictures, and 2 views of 3 pictures of each of 3 classes.
+	if !strings.Contains(stderr, "(46 images encoded") {
+		t.Errorf("encoder calls: %s", stderr)
+	}
+	if !strings.Contains(stdout, "never-named 3-shot (+2 views)") {
+		t.Errorf("table header: %s", stdout)
+	}
+	b, err := os.ReadFile(jsonOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var results []struct {
+		TeachViews   int                `json:"teach_views"`
+		TeachAugment map[string]float64 `json:"teach_augment"`
+		Classes      []string           `json:"never_named_classes"`
+		PerClass     []float64          `json:"never_named_per_class"`
+	}
+	if err := json.Unmarshal(b, &results); err != nil {
+		t.Fatal(err)
+	}
+	r := results[0]
+	if r.TeachViews != 2 || r.TeachAugment["hue"] != 0.5 || len(r.Classes) != 3 || len(r.PerClass) != 3 {
+		t.Errorf("JSON: %+v", r)
+	}
+	if md, _ := os.ReadFile(mdOut); !strings.Contains(string(md), "classes above 80%") {
+		t.Errorf("markdown lacks the per-class table:\n%s", md)
 	}
 }

@@ -53,4 +53,3 @@ func runFleetDemo(ctx context.Context, env *cliEnv, args []string) int {
 		res.Hub.Version, res.Hub.MergedDeltas, res.Hub.Merges, res.Hub.Stale, res.Hub.Rejected)
 	return 0
 }
-

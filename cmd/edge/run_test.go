@@ -13,8 +13,8 @@ import (
 
 	"github.com/clipfleet/clipfleet/accel/onnx"
 	"github.com/clipfleet/clipfleet/daemon"
-	"github.com/clipfleet/clipfleet/internal/yamlstrict"
 	"github.com/clipfleet/clipfleet/internal/testutil"
+	"github.com/clipfleet/clipfleet/internal/yamlstrict"
 )
 
 // runEdge runs the CLI in-process with the given environment.
