@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -689,12 +688,7 @@ func (a *Analytic) Snapshot() ([]byte, error) {
 	meta.Selector = a.sel.encode(e)
 	meta.Tasks = a.tasks.meta()
 	meta.Taught = a.taught.meta()
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: analytic meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method. Features and Seed must match the
@@ -830,10 +824,10 @@ func gramKey(task int) func(j int) ID {
 func (a *Analytic) Delta(base uint64) (*Delta, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if err := a.sync.checkBase(base); err != nil {
+	d, err := a.sync.startExport(base, a.Name(), a.cfg.Dim, a.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: a.Name(), Dim: a.cfg.Dim, ModelID: a.cfg.ModelID, BaseVersion: base, ID: a.sync.newExport()}
 	a.gExp = map[int][]float64{}
 	for _, t := range sortedInts(a.gLocal) {
 		d.Classes = appendChunks(d.Classes, a.gLocal[t], a.cfg.Dim, gramKey(t))

@@ -19,14 +19,7 @@ func benchAnalytic(b *testing.B, features int) (*Analytic, *clWorld) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for t := range 5 {
-		if t > 0 {
-			a.BeginTask()
-		}
-		if err := a.Learn(w.tasks[t].batch()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	w.learnTasks(b, a, 5)
 	if err := a.Prepare(); err != nil {
 		b.Fatal(err)
 	}
@@ -40,16 +33,7 @@ func BenchmarkAnalyticLearn(b *testing.B) {
 	for _, f := range analyticFeatures {
 		b.Run("features="+strconv.Itoa(f), func(b *testing.B) {
 			a, w := benchAnalytic(b, f)
-			batch := w.tasks[4].batch()
-			one := make([]Example, 1)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				one[0] = batch[i%len(batch)]
-				if err := a.Learn(one); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchLearnOne(b, a, w.tasks[4].batch())
 		})
 	}
 }
@@ -84,22 +68,7 @@ func BenchmarkAnalyticPredict(b *testing.B) {
 		for _, kind := range []string{"seen", "unseen"} {
 			b.Run("features="+strconv.Itoa(f)+"/"+kind, func(b *testing.B) {
 				a, w := benchAnalytic(b, f)
-				xs := w.tasks[0].test
-				if kind == "unseen" {
-					xs = w.tasks[5].test
-				}
-				if r, _ := a.Route(xs[0]); r.Seen != (kind == "seen") {
-					b.Fatalf("route %+v", r)
-				}
-				var dst []float32
-				var err error
-				b.ReportAllocs()
-				b.ResetTimer()
-				for i := 0; b.Loop(); i++ {
-					if dst, err = a.Predict(xs[i%len(xs)], dst); err != nil {
-						b.Fatal(err)
-					}
-				}
+				benchPredict(b, a, w.benchInputs(b, a, kind))
 			})
 		}
 	}

@@ -199,50 +199,25 @@ func TestKNNEvictionKeepsRareClass(t *testing.T) {
 func TestFinetuneGradient(t *testing.T) {
 	for _, wd := range []float32{0, 0.05} {
 		const dim, hidden = 5, 3
-		l := NewLabels(dim)
 		rng := rand.New(rand.NewPCG(9, 9))
-		var ids []ID
-		for i, name := range []string{"p", "q", "r"} {
-			id, _ := l.Add(name)
-			if i < 2 { // r has no text: a learned class vector
-				_ = l.SetText(id, randUnit(rng, dim))
-			}
-			ids = append(ids, id)
-		}
+		l, _, batch := gradFixture(t, rng, dim, "p", "q", "r")
 		cfg := testCfg("finetune", dim)
 		cfg.Finetune.Hidden, cfg.Finetune.WeightDecay, cfg.LogitScale = hidden, wd, 5
 		f := mustNew(t, cfg, l).(*Finetune)
-		batch := []Example{
-			{Emb: randUnit(rng, dim), Label: ids[0]},
-			{Emb: randUnit(rng, dim), Label: ids[2], Weight: 2},
-			{Emb: randUnit(rng, dim), Label: ids[1], Weight: 0.5},
-		}
 		f.imprint(batch, l.Current())
-		// Move away from the identity init so every path carries gradient.
-		for _, p := range f.params() {
-			for i := range p.w {
-				p.w[i] += float32(rng.NormFloat64() * 0.3)
-			}
-		}
+		jitter(rng, f.params())
 		s := l.Current()
 		f.lossAndGrad(batch, s)
 		analytic := map[*param][]float32{}
 		for _, p := range f.params() {
 			analytic[p] = append([]float32(nil), p.g...)
 		}
-		const eps = 1e-3
 		checked := 0
 		for _, p := range f.params() {
 			for i := range p.w {
-				orig := p.w[i]
-				p.w[i] = orig + eps
-				lp := f.lossAndGrad(batch, s)
-				p.w[i] = orig - eps
-				lm := f.lossAndGrad(batch, s)
-				p.w[i] = orig
-				num := (lp - lm) / (2 * eps)
+				num := numericGrad(p.w, i, func() float64 { return f.lossAndGrad(batch, s) })
 				got := float64(analytic[p][i])
-				if math.Abs(num-got) > 2e-3+2e-2*math.Abs(num) {
+				if gradMismatch(got, num) {
 					t.Errorf("wd=%v %s[%d]: analytic %v, numeric %v", wd, p.name, i, got, num)
 				}
 				checked++

@@ -36,15 +36,7 @@ func BenchmarkLearn(b *testing.B) {
 	for _, name := range allMethods {
 		b.Run(name, func(b *testing.B) {
 			m, ex := benchSetup(b, name)
-			batch := make([]Example, 1)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				batch[0] = ex[i%len(ex)]
-				if err := m.Learn(batch); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchLearnOne(b, m, ex)
 		})
 	}
 }
@@ -58,15 +50,7 @@ func BenchmarkPredict(b *testing.B) {
 			if err := m.Learn(ex); err != nil {
 				b.Fatal(err)
 			}
-			var dst []float32
-			var err error
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				if dst, err = m.Predict(ex[i%len(ex)].Emb, dst); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchPredict(b, m, embeddings(ex))
 		})
 	}
 }
@@ -77,20 +61,63 @@ func BenchmarkFootprint(b *testing.B) {
 	for _, name := range allMethods {
 		for _, named := range []bool{true, false} {
 			b.Run(name+"/named="+strconv.FormatBool(named), func(b *testing.B) {
-				cfg := DefaultConfig()
-				cfg.Method, cfg.Dim = name, benchDim
-				var f Footprint
-				var err error
-				for b.Loop() {
-					if f, err = MeasureFootprint(cfg, 20, 10, named); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(f.PerClass), "bytes/class")
-				b.ReportMetric(float64(f.Fixed), "fixed-bytes")
+				benchFootprint(b, name, named)
 			})
 		}
 	}
+}
+
+// benchLearnOne times Learn on batches of one example, cycling through ex.
+func benchLearnOne(b *testing.B, m Method, ex []Example) {
+	b.Helper()
+	batch := make([]Example, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		batch[0] = ex[i%len(ex)]
+		if err := m.Learn(batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchPredict times Predict, cycling through xs.
+func benchPredict(b *testing.B, m Method, xs [][]float32) {
+	b.Helper()
+	var dst []float32
+	var err error
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if dst, err = m.Predict(xs[i%len(xs)], dst); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchFootprint reports the default configuration's bytes per class and
+// fixed bytes after 20 classes of 10 examples.
+func benchFootprint(b *testing.B, name string, named bool) {
+	b.Helper()
+	cfg := DefaultConfig()
+	cfg.Method, cfg.Dim = name, benchDim
+	var f Footprint
+	var err error
+	for b.Loop() {
+		if f, err = MeasureFootprint(cfg, 20, 10, named); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(f.PerClass), "bytes/class")
+	b.ReportMetric(float64(f.Fixed), "fixed-bytes")
+}
+
+func embeddings(ex []Example) [][]float32 {
+	out := make([][]float32, len(ex))
+	for i, e := range ex {
+		out[i] = e.Emb
+	}
+	return out
 }
 
 func TestMeasureFootprint(t *testing.T) {

@@ -445,9 +445,5 @@ func (m *CLLCLIP) Footprint() Footprint {
 	for range m.exported {
 		total += bytesF32(m.cfg.Dim) + 16
 	}
-	f := Footprint{Classes: len(m.vec), Total: total}
-	if f.Classes > 0 {
-		f.PerClass = total / int64(f.Classes)
-	}
-	return f
+	return classFootprint(len(m.vec), total)
 }

@@ -1,10 +1,5 @@
 package learner
 
-import (
-	"encoding/json"
-	"fmt"
-)
-
 type cllClass struct {
 	ID     ID      `json:"id"`
 	Freq   float64 `json:"freq"`
@@ -53,12 +48,7 @@ func (m *CLLCLIP) Snapshot() ([]byte, error) {
 		x := m.exported[id]
 		meta.Exported = append(meta.Exported, cllExportMeta{ID: id, W: x.cnt.w, N: x.cnt.n})
 	}
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: cllclip meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method; the options are configuration, so a snapshot
@@ -128,10 +118,10 @@ func (m *CLLCLIP) BaseVersion() uint64 {
 func (m *CLLCLIP) Delta(base uint64) (*Delta, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.sync.checkBase(base); err != nil {
+	d, err := m.sync.startExport(base, m.Name(), m.cfg.Dim, m.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport()}
 	m.exported = map[ID]*cllExport{}
 	ids := sortedIDs(m.since)
 	for _, id := range ids {
@@ -167,23 +157,8 @@ func (m *CLLCLIP) ApplyMerged(d *Delta) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range d.Classes {
-		if len(c.Sum) != m.cfg.Dim {
-			return fmt.Errorf("%w: class %v sum has %d components", ErrDim, c.Label, len(c.Sum))
-		}
-		if !(c.Count >= 0) {
-			return fmt.Errorf("%w: class %v has weight %v", ErrIncompatible, c.Label, c.Count)
-		}
-	}
-	if err := m.labels.Ensure(d.Labels); err != nil {
+	if err := acceptClasses(m.labels, d, m.cfg.Dim, true); err != nil {
 		return err
-	}
-	for _, c := range d.Classes {
-		if _, ok := m.labels.Current().Index(c.Label); !ok {
-			if err := m.labels.AddID(c.Label, ""); err != nil {
-				return err
-			}
-		}
 	}
 	for _, c := range d.Classes {
 		if c.Count <= 0 {

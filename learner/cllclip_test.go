@@ -339,18 +339,11 @@ func TestCLLCLIPGradient(t *testing.T) {
 	}
 	s := p.labels.Current()
 	m.lossAndGrad(batch, s)
-	const eps = 1e-3
 	for id, v := range m.vec {
 		g := append([]float32(nil), v.g...)
 		for q := range v.w {
-			orig := v.w[q]
-			v.w[q] = orig + eps
-			lp := m.lossAndGrad(batch, s)
-			v.w[q] = orig - eps
-			lm := m.lossAndGrad(batch, s)
-			v.w[q] = orig
-			num := (lp - lm) / (2 * eps)
-			if math.Abs(num-float64(g[q])) > 2e-3+2e-2*math.Abs(num) {
+			num := numericGrad(v.w, q, func() float64 { return m.lossAndGrad(batch, s) })
+			if gradMismatch(float64(g[q]), num) {
 				t.Errorf("%v[%d]: analytic %v, numeric %v", id, q, g[q], num)
 			}
 		}

@@ -192,9 +192,8 @@ func (m *CoLeCLIP) Learn(batch []Example) error {
 	}
 	m.seen.add(batch)
 	for _, e := range batch {
-		w := float64(e.W())
-		addExample(m.seg, e.Label, e.Emb, w, m.cfg.Dim)
-		addExample(m.since, e.Label, e.Emb, w, m.cfg.Dim)
+		addExample(m.seg, e, 1, m.cfg.Dim)
+		addExample(m.since, e, 1, m.cfg.Dim)
 	}
 	m.cacheDirty = true
 	return nil
@@ -268,9 +267,5 @@ func (m *CoLeCLIP) Footprint() Footprint {
 			total += bytesF64(m.cfg.Dim) + 16
 		}
 	}
-	f := Footprint{Classes: len(classes), Total: total}
-	if f.Classes > 0 {
-		f.PerClass = total / int64(f.Classes)
-	}
-	return f
+	return classFootprint(len(classes), total)
 }

@@ -1,18 +1,12 @@
 package learner
 
-import (
-	"encoding/json"
-	"fmt"
-	"math"
-)
-
 type coleclipMeta struct {
 	syncMeta
 	Fleet    []ID      `json:"fleet"`
 	Local    []ID      `json:"local"`
-	Seg      []ncmStat `json:"seg"`
-	Since    []ncmStat `json:"since"`
-	Exported []ncmStat `json:"exported,omitempty"`
+	Seg      []sumStat `json:"seg"`
+	Since    []sumStat `json:"since"`
+	Exported []sumStat `json:"exported,omitempty"`
 	Seen     []ID      `json:"seen"`
 }
 
@@ -27,12 +21,7 @@ func (m *CoLeCLIP) Snapshot() ([]byte, error) {
 	meta.Seg = encodeSums("seg/", m.seg, e)
 	meta.Since = encodeSums("since/", m.since, e)
 	meta.Exported = encodeSums("exp/", m.exported, e)
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: coleclip meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method; momentum and anchor strength are
@@ -86,17 +75,11 @@ func (m *CoLeCLIP) BaseVersion() uint64 {
 func (m *CoLeCLIP) Delta(base uint64) (*Delta, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.sync.checkBase(base); err != nil {
+	d, err := m.sync.startExport(base, m.Name(), m.cfg.Dim, m.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport()}
-	ids := sortedIDs(m.since)
-	for _, id := range ids {
-		c := m.since[id]
-		d.Classes = append(d.Classes, ClassStats{Label: id, Count: c.count, Examples: c.n, Sum: append([]float64(nil), c.sum...)})
-		d.Examples += math.Abs(c.count)
-	}
-	d.Labels = labelInfos(m.labels.Current(), ids)
+	exportSums(d, m.since, m.labels)
 	m.exported = cloneSums(m.since)
 	return d, nil
 }
@@ -111,23 +94,8 @@ func (m *CoLeCLIP) ApplyMerged(d *Delta) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range d.Classes {
-		if len(c.Sum) != m.cfg.Dim {
-			return fmt.Errorf("%w: class %v sum has %d components", ErrDim, c.Label, len(c.Sum))
-		}
-		if !(c.Count >= 0) {
-			return fmt.Errorf("%w: class %v has weight %v", ErrIncompatible, c.Label, c.Count)
-		}
-	}
-	if err := m.labels.Ensure(d.Labels); err != nil {
+	if err := acceptClasses(m.labels, d, m.cfg.Dim, true); err != nil {
 		return err
-	}
-	for _, c := range d.Classes {
-		if _, ok := m.labels.Current().Index(c.Label); !ok {
-			if err := m.labels.AddID(c.Label, ""); err != nil {
-				return err
-			}
-		}
 	}
 	s := m.labels.Current()
 	for _, c := range d.Classes {

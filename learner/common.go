@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sort"
 )
 
 // stateVersion is the layout version of the baselines' snapshots; bump it
@@ -61,6 +62,16 @@ func (s *syncBase) newExport() uint64 {
 	return id
 }
 
+// startExport checks that a delta is asked for against the state's base
+// and opens a device export of it with a fresh export ID, by which a later
+// merge tells whether it included this export.
+func (s *syncBase) startExport(base uint64, method string, dim int, modelID string) (*Delta, error) {
+	if err := s.checkBase(base); err != nil {
+		return nil, err
+	}
+	return &Delta{Method: method, Dim: dim, ModelID: modelID, BaseVersion: base, ID: s.newExport()}, nil
+}
+
 // checkMerged validates a merged delta against the method; it returns
 // whether it includes this device's last export.
 func (s *syncBase) checkMerged(d *Delta, method string, dim int, modelID string) (bool, error) {
@@ -87,3 +98,14 @@ func (s *syncBase) setMeta(m syncMeta) { s.version, s.exportID = m.BaseVersion, 
 func bytesF32(n int) int64             { return int64(n) * 4 }
 func bytesF64(n int) int64             { return int64(n) * 8 }
 func sqrt(x float64) float64           { return math.Sqrt(x) }
+
+// sortedIDs returns m's keys in ID order, so snapshots and deltas are
+// deterministic.
+func sortedIDs[V any](m map[ID]V) []ID {
+	ids := make([]ID, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}

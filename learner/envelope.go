@@ -205,20 +205,3 @@ func (e *Envelope) check(kind, method string, dim, version int) error {
 	}
 	return nil
 }
-
-// openState decodes a method snapshot, checks that it was written by this
-// method at this dimension and state version, and unmarshals its JSON
-// metadata into meta; every method's Restore starts this way.
-func openState(b []byte, method string, dim, version int, meta any) (*Envelope, error) {
-	e, err := DecodeEnvelope(b)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.check("method", method, dim, version); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal(e.Meta, meta); err != nil {
-		return nil, fmt.Errorf("%w: %s meta: %v", ErrCorrupt, method, err)
-	}
-	return e, nil
-}

@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -29,6 +28,17 @@ func newParam(name string, shape ...int) *param {
 		n *= d
 	}
 	return &param{name: name, shape: shape, w: make([]float32, n), g: make([]float32, n), m: make([]float32, n), v: make([]float32, n)}
+}
+
+// decay adds the gradient of the L2 penalty wd/2·‖w‖² to g and returns the
+// penalty; the adapters decay their matrices, not biases or class vectors.
+func (p *param) decay(wd float32) float64 {
+	var sq float64
+	for i, w := range p.w {
+		p.g[i] += wd * w
+		sq += float64(w) * float64(w)
+	}
+	return 0.5 * float64(wd) * sq
 }
 
 const classParamPrefix = "class/"
@@ -263,14 +273,8 @@ func (f *Finetune) lossAndGrad(batch []Example, s *LabelSet) float64 {
 		f.backward(un)
 	}
 	if wd := f.cfg.Finetune.WeightDecay; wd > 0 {
-		for _, p := range []*param{f.w1, f.w2} {
-			var sq float64
-			for i, w := range p.w {
-				p.g[i] += wd * w
-				sq += float64(w) * float64(w)
-			}
-			loss += 0.5 * float64(wd) * sq
-		}
+		loss += f.w1.decay(wd)
+		loss += f.w2.decay(wd)
 	}
 	return loss
 }
@@ -383,12 +387,7 @@ func (f *Finetune) Snapshot() ([]byte, error) {
 	for _, k := range meta.Exported {
 		e.Tensors = append(e.Tensors, Tensor{"exp/" + k, []int{len(f.exported[k])}, f.exported[k]})
 	}
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: finetune meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method; the hidden size must match the configuration.
@@ -471,10 +470,11 @@ func (f *Finetune) BaseVersion() uint64 {
 func (f *Finetune) Delta(base uint64) (*Delta, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.sync.checkBase(base); err != nil {
+	d, err := f.sync.startExport(base, f.Name(), f.cfg.Dim, f.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: f.Name(), Dim: f.cfg.Dim, ModelID: f.cfg.ModelID, BaseVersion: base, ID: f.sync.newExport(), Examples: f.sinceBase}
+	d.Examples = f.sinceBase
 	f.exported = map[string][]float32{}
 	d.Tensors = paramDeltas(f.params(), f.base, f.exported)
 	d.Labels = labelInfos(f.labels.Current(), sortedIDs(f.class))

@@ -8,14 +8,7 @@ import (
 // device is one robot: its own registry (same named classes) and method.
 func device(t *testing.T, w *world, cfg Config) (Method, *Labels) {
 	t.Helper()
-	b, err := w.labels.MarshalBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := NewLabels(cfg.Dim)
-	if err := l.UnmarshalBinary(b); err != nil {
-		t.Fatal(err)
-	}
+	l := cloneLabels(t, w)
 	return mustNew(t, cfg, l), l
 }
 
@@ -122,12 +115,11 @@ func TestFleetLocalLearningAfterExportKept(t *testing.T) {
 // TestFleetMissedExportNotLost: if the server merged without this device's
 // delta, its learning is kept and re-exported against the new base.
 func TestFleetMissedExportNotLost(t *testing.T) {
-	for _, name := range []string{"ncm", "knn", "finetune"} {
+	for _, name := range append([]string{"ncm", "knn", "finetune"}, selectorMethods...) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t, 23, 16, 3, 6, true)
-			cfg := testCfg(name, 16)
-			a, _ := device(t, w, cfg)
-			b, _ := device(t, w, cfg)
+			a := testMethod(t, name, cloneLabels(t, w))
+			b := testMethod(t, name, cloneLabels(t, w))
 			mustLearn(t, a, w.split(0))
 			mustLearn(t, b, w.split(1))
 			if _, err := a.Delta(0); err != nil { // exported, but the server never got it
@@ -149,11 +141,10 @@ func TestFleetMissedExportNotLost(t *testing.T) {
 				t.Fatal(err)
 			}
 			m2, _ := MergeDeltas(2, next)
-			if err := b.ApplyMerged(m2); err != nil {
-				t.Fatal(err)
-			}
-			if err := a.ApplyMerged(m2); err != nil {
-				t.Fatal(err)
+			for _, d := range []Method{a, b} {
+				if err := d.ApplyMerged(m2); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if diff := maxAbsDiff(predictAll(t, a, w.test), predictAll(t, b, w.test)); diff > 1e-3 {
 				t.Errorf("devices disagree after both rounds by %v", diff)
@@ -280,26 +271,7 @@ func TestMergeAndApplyRefuseMismatches(t *testing.T) {
 func TestSnapshotKeepsSyncState(t *testing.T) {
 	for _, name := range []string{"ncm", "knn", "finetune"} {
 		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, 29, 16, 2, 4, true)
-			cfg := testCfg(name, 16)
-			a, la := device(t, w, cfg)
-			mustLearn(t, a, w.batch())
-			da, _ := a.Delta(0)
-			snap, _ := a.Snapshot()
-			restarted := mustNew(t, cfg, la)
-			if err := restarted.Restore(snap); err != nil {
-				t.Fatal(err)
-			}
-			m, _ := MergeDeltas(1, da)
-			if err := a.ApplyMerged(m); err != nil {
-				t.Fatal(err)
-			}
-			if err := restarted.ApplyMerged(m); err != nil {
-				t.Fatal(err)
-			}
-			if diff := maxAbsDiff(predictAll(t, restarted, w.test), predictAll(t, a, w.test)); diff > 1e-5 {
-				t.Errorf("restarted device differs after merge by %v", diff)
-			}
+			checkSnapshotKeepsSyncState(t, name, newWorld(t, 29, 16, 2, 4, true))
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -233,13 +232,9 @@ func (k *KNN) Snapshot() ([]byte, error) {
 		meta.Local = append(meta.Local, e.local)
 		data = append(data, e.emb...)
 	}
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: knn meta: %w", err)
-	}
-	e := &Envelope{Kind: "method", Method: k.Name(), Dim: k.cfg.Dim, Version: stateVersion, Meta: b,
+	e := &Envelope{Kind: "method", Method: k.Name(), Dim: k.cfg.Dim, Version: stateVersion,
 		Tensors: []Tensor{{Name: "emb", Shape: []int{len(k.entries), k.cfg.Dim}, Data: data}}}
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method. A snapshot larger than this configuration's
@@ -284,10 +279,10 @@ func (k *KNN) BaseVersion() uint64 {
 func (k *KNN) Delta(base uint64) (*Delta, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if err := k.sync.checkBase(base); err != nil {
+	d, err := k.sync.startExport(base, k.Name(), k.cfg.Dim, k.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: k.Name(), Dim: k.cfg.Dim, ModelID: k.cfg.ModelID, BaseVersion: base, ID: k.sync.newExport()}
 	k.exported = map[uint64]int{}
 	seen := map[ID]bool{}
 	var ids []ID
@@ -363,9 +358,5 @@ func (k *KNN) Footprint() Footprint {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	per := bytesF32(k.cfg.Dim) + 8 + 4 + 8 + 8 + 1
-	f := Footprint{Classes: len(k.perClass), Total: int64(len(k.entries)) * per}
-	if f.Classes > 0 {
-		f.PerClass = f.Total / int64(f.Classes)
-	}
-	return f
+	return classFootprint(len(k.perClass), int64(len(k.entries))*per)
 }

@@ -93,6 +93,16 @@ type Footprint struct {
 	Total    int64
 }
 
+// classFootprint is the Footprint of state that is all per class: total
+// bytes over classes classes, PerClass their average.
+func classFootprint(classes int, total int64) Footprint {
+	f := Footprint{Classes: classes, Total: total}
+	if classes > 0 {
+		f.PerClass = total / int64(classes)
+	}
+	return f
+}
+
 // PerTask is the memory a task of classesPerTask new classes adds.
 func (f Footprint) PerTask(classesPerTask int) int64 { return f.PerClass * int64(classesPerTask) }
 

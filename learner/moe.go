@@ -493,14 +493,8 @@ func (m *MoE) lossAndGrad(batch []Example, r *moeRouter, s *LabelSet) float64 {
 			if e.frozen {
 				continue
 			}
-			for _, p := range []*param{e.w1, e.w2} {
-				var sq float64
-				for i, w := range p.w {
-					p.g[i] += wd * w
-					sq += float64(w) * float64(w)
-				}
-				loss += 0.5 * float64(wd) * sq
-			}
+			loss += e.w1.decay(wd)
+			loss += e.w2.decay(wd)
 		}
 	}
 	return loss

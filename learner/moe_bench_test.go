@@ -17,30 +17,14 @@ func benchMoE(b *testing.B) (*MoE, *clWorld) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for t := range 5 {
-		if t > 0 {
-			m.BeginTask()
-		}
-		if err := m.Learn(w.tasks[t].batch()); err != nil {
-			b.Fatal(err)
-		}
-	}
+	w.learnTasks(b, m, 5)
 	return m, w
 }
 
 // BenchmarkMoELearn: one example (a batch of one, Steps Adam steps).
 func BenchmarkMoELearn(b *testing.B) {
 	m, w := benchMoE(b)
-	batch := w.tasks[4].batch()
-	one := make([]Example, 1)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		one[0] = batch[i%len(batch)]
-		if err := m.Learn(one); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchLearnOne(b, m, w.tasks[4].batch())
 }
 
 // BenchmarkMoEPredict: per-frame cost for an input of a learned task
@@ -49,22 +33,7 @@ func BenchmarkMoEPredict(b *testing.B) {
 	for _, kind := range []string{"seen", "unseen"} {
 		b.Run(kind, func(b *testing.B) {
 			m, w := benchMoE(b)
-			xs := w.tasks[0].test
-			if kind == "unseen" {
-				xs = w.tasks[5].test
-			}
-			if r, _ := m.Route(xs[0]); r.Seen != (kind == "seen") {
-				b.Fatalf("route %+v", r)
-			}
-			var dst []float32
-			var err error
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				if dst, err = m.Predict(xs[i%len(xs)], dst); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchPredict(b, m, w.benchInputs(b, m, kind))
 		})
 	}
 }

@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -68,12 +67,7 @@ func (m *MoE) Snapshot() ([]byte, error) {
 		e.Tensors = append(e.Tensors, Tensor{"exp/" + k, []int{len(m.exported[k])}, m.exported[k]})
 	}
 	meta.Selector = m.sel.encode(e)
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: moe meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method; the expert shape must match the configuration.
@@ -182,10 +176,11 @@ func (m *MoE) BaseVersion() uint64 {
 func (m *MoE) Delta(base uint64) (*Delta, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.sync.checkBase(base); err != nil {
+	d, err := m.sync.startExport(base, m.Name(), m.cfg.Dim, m.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
-	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport(), Examples: m.sinceBase}
+	d.Examples = m.sinceBase
 	m.exported = map[string][]float32{}
 	d.Tensors = paramDeltas(m.params(), m.base, m.exported)
 	m.sel.appendDelta(d)

@@ -1,26 +1,12 @@
 package learner
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
-	"sort"
 	"sync"
 )
 
 func init() { Register("ncm", newNCM) }
-
-// classSum is a class's sufficient statistics. Sums are float64 so that
-// adding and later subtracting an example (undo, fleet merge) returns the
-// exact previous prototype up to rounding far below float32 resolution.
-type classSum struct {
-	sum   []float64
-	count float64 // total weight
-	n     int64   // examples
-}
-
-func (c *classSum) zero() bool { return c.n == 0 && c.count == 0 }
 
 // NCM is nearest-class-mean with weight imprinting (Coral's on-device
 // imprinting): each class vector is the normalised mean of its normalised
@@ -59,15 +45,6 @@ func (m *NCM) Name() string { return "ncm" }
 // Dim implements Method.
 func (m *NCM) Dim() int { return m.cfg.Dim }
 
-func (m *NCM) class(id ID) *classSum {
-	c, ok := m.cur[id]
-	if !ok {
-		c = &classSum{sum: make([]float64, m.cfg.Dim)}
-		m.cur[id] = c
-	}
-	return c
-}
-
 // Learn implements Method.
 func (m *NCM) Learn(batch []Example) error { return m.accumulate(batch, 1) }
 
@@ -94,15 +71,7 @@ func (m *NCM) accumulate(batch []Example, sign float64) error {
 		}
 	}
 	for _, e := range batch {
-		c := m.class(e.Label)
-		w := sign * float64(e.W())
-		inv := w / norm(e.Emb)
-		for i, x := range e.Emb {
-			c.sum[i] += float64(x) * inv
-		}
-		c.count += w
-		c.n += int64(sign)
-		if c.n <= 0 {
+		if c := addExample(m.cur, e, sign, m.cfg.Dim); c.n <= 0 {
 			// Everything this class learned was removed: reset to exact
 			// zero so rounding residue does not leave a ghost prototype.
 			delete(m.cur, e.Label)
@@ -122,25 +91,6 @@ func (m *NCM) Prototype(id ID) ([]float32, int64) {
 		return nil, 0
 	}
 	return protoOf(c), c.n
-}
-
-func protoOf(c *classSum) []float32 {
-	if c.count <= 0 {
-		return nil
-	}
-	p := make([]float32, len(c.sum))
-	var s float64
-	for _, v := range c.sum {
-		s += v * v
-	}
-	if s == 0 {
-		return nil
-	}
-	inv := 1 / sqrt(s)
-	for i, v := range c.sum {
-		p[i] = float32(v * inv)
-	}
-	return p
 }
 
 // refresh rebuilds the class vectors if labels or statistics changed.
@@ -212,46 +162,9 @@ func cosineLogits(vecs [][]float32, emb []float32, scale float32, dst []float32)
 type ncmMeta struct {
 	syncMeta
 	Alpha    float32   `json:"alpha"`
-	Cur      []ncmStat `json:"cur"`
-	Base     []ncmStat `json:"base"`
-	Exported []ncmStat `json:"exported,omitempty"`
-}
-
-type ncmStat struct {
-	ID    ID      `json:"id"`
-	Count float64 `json:"count"`
-	N     int64   `json:"n"`
-}
-
-func sortedIDs[V any](m map[ID]V) []ID {
-	ids := make([]ID, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
-}
-
-func encodeSums(prefix string, m map[ID]*classSum, e *Envelope) []ncmStat {
-	var stats []ncmStat
-	for _, id := range sortedIDs(m) {
-		c := m[id]
-		stats = append(stats, ncmStat{id, c.count, c.n})
-		e.Tensors64 = append(e.Tensors64, Tensor64{Name: prefix + id.String(), Shape: []int{len(c.sum)}, Data: c.sum})
-	}
-	return stats
-}
-
-func decodeSums(prefix string, stats []ncmStat, e *Envelope, dim int) (map[ID]*classSum, error) {
-	out := make(map[ID]*classSum, len(stats))
-	for _, st := range stats {
-		t, ok := e.F64(prefix + st.ID.String())
-		if !ok || len(t.Data) != dim {
-			return nil, fmt.Errorf("%w: missing sums %s%v", ErrCorrupt, prefix, st.ID)
-		}
-		out[st.ID] = &classSum{sum: t.Data, count: st.Count, n: st.N}
-	}
-	return out, nil
+	Cur      []sumStat `json:"cur"`
+	Base     []sumStat `json:"base"`
+	Exported []sumStat `json:"exported,omitempty"`
 }
 
 // Snapshot implements Method.
@@ -263,12 +176,7 @@ func (m *NCM) Snapshot() ([]byte, error) {
 	meta.Cur = encodeSums("cur/", m.cur, e)
 	meta.Base = encodeSums("base/", m.base, e)
 	meta.Exported = encodeSums("exp/", m.exported, e)
-	b, err := json.Marshal(meta)
-	if err != nil {
-		return nil, fmt.Errorf("learner: ncm meta: %w", err)
-	}
-	e.Meta = b
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method. The mixing weight α is configuration, not
@@ -334,30 +242,16 @@ func (m *NCM) diff() map[ID]*classSum {
 	return out
 }
 
-func addSum(dst, src *classSum, sign float64) {
-	for i, v := range src.sum {
-		dst.sum[i] += sign * v
-	}
-	dst.count += sign * src.count
-	dst.n += int64(sign) * src.n
-}
-
 // Delta implements Method: per-class sums and counts learned since base.
 func (m *NCM) Delta(base uint64) (*Delta, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if err := m.sync.checkBase(base); err != nil {
+	d, err := m.sync.startExport(base, m.Name(), m.cfg.Dim, m.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
 	diff := m.diff()
-	d := &Delta{Method: m.Name(), Dim: m.cfg.Dim, ModelID: m.cfg.ModelID, BaseVersion: base, ID: m.sync.newExport()}
-	ids := sortedIDs(diff)
-	for _, id := range ids {
-		c := diff[id]
-		d.Classes = append(d.Classes, ClassStats{Label: id, Count: c.count, Examples: c.n, Sum: append([]float64(nil), c.sum...)})
-		d.Examples += math.Abs(c.count) // FedAvg weight: undo counts too
-	}
-	d.Labels = labelInfos(m.labels.Current(), ids)
+	exportSums(d, diff, m.labels)
 	m.exported = diff
 	return d, nil
 }
@@ -371,21 +265,8 @@ func (m *NCM) ApplyMerged(d *Delta) error {
 	if err != nil {
 		return err
 	}
-	for _, c := range d.Classes {
-		if len(c.Sum) != m.cfg.Dim {
-			return fmt.Errorf("%w: class %v sum has %d components", ErrDim, c.Label, len(c.Sum))
-		}
-	}
-	if err := m.labels.Ensure(d.Labels); err != nil {
+	if err := acceptClasses(m.labels, d, m.cfg.Dim, false); err != nil {
 		return err
-	}
-	s := m.labels.Current()
-	for _, c := range d.Classes {
-		if _, ok := s.Index(c.Label); !ok {
-			if err := m.labels.AddID(c.Label, ""); err != nil {
-				return err
-			}
-		}
 	}
 	apply := func(dst map[ID]*classSum, id ID, src *classSum, sign float64) {
 		t, ok := dst[id]
@@ -420,9 +301,5 @@ func (m *NCM) Footprint() Footprint {
 	defer m.mu.Unlock()
 	per := bytesF64(m.cfg.Dim) + 16
 	total := int64(len(m.cur)+len(m.base)+len(m.exported)) * per
-	f := Footprint{Classes: len(m.cur), Total: total}
-	if f.Classes > 0 {
-		f.PerClass = total / int64(f.Classes)
-	}
-	return f
+	return classFootprint(len(m.cur), total)
 }

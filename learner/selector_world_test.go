@@ -91,6 +91,68 @@ func (tk clTask) shuffled(seed uint64) []Example {
 	return b
 }
 
+// checkContinual is the synthetic continual-learning check on w's first
+// three tasks: (a) learning task 0 lifts its accuracy far above zero-shot,
+// (b) learning task 1 after a task boundary costs task 0 at most forget
+// and task 1 reaches minNext, (c) task 2, never learned, gets exactly the
+// zero-shot logits. atBoundary (may be nil) runs right after the boundary;
+// what it returns is logged.
+func (w *clWorld) checkContinual(t *testing.T, m Method, forget, minNext float64, atBoundary func() string) {
+	t.Helper()
+	zs := mustNew(t, testCfg("zeroshot", w.dim), w.labels)
+	z0 := w.acc(t, zs, 0)
+	mustLearn(t, m, w.tasks[0].shuffled(1))
+	a00 := w.acc(t, m, 0)
+	seedBeginTask(m)
+	var note string
+	if atBoundary != nil {
+		note = "; " + atBoundary()
+	}
+	mustLearn(t, m, w.tasks[1].shuffled(2))
+	a10, a11 := w.acc(t, m, 0), w.acc(t, m, 1)
+	t.Logf("zero-shot task 0 %.2f; after task 0: %.2f; after task 1: %.2f / %.2f (BWT %+.3f)%s", z0, a00, a10, a11, a10-a00, note)
+	if a00 < z0+0.4 || a00 < 0.9 {
+		t.Errorf("(a) task 0 accuracy %.2f after learning it, zero-shot %.2f", a00, z0)
+	}
+	if a10-a00 < -forget {
+		t.Errorf("(b) task 0 accuracy fell %.2f → %.2f after task 1", a00, a10)
+	}
+	if a11 < minNext {
+		t.Errorf("task 1 accuracy %.2f", a11)
+	}
+	unseen := w.tasks[2].test
+	if d := maxAbsDiff(predictAll(t, m, unseen), predictAll(t, zs, unseen)); d != 0 {
+		t.Errorf("(c) unseen task's logits differ from zero-shot by %v", d)
+	}
+}
+
+// learnTasks teaches m the first n tasks of w, each a new task.
+func (w *clWorld) learnTasks(t testing.TB, m Method, n int) {
+	t.Helper()
+	for ti := range n {
+		if ti > 0 {
+			seedBeginTask(m)
+		}
+		if err := m.Learn(w.tasks[ti].batch()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// benchInputs are test inputs of a task m learned (kind "seen": task 0) or
+// of one it did not (task 5), checked to be routed as such.
+func (w *clWorld) benchInputs(t testing.TB, m Routed, kind string) [][]float32 {
+	t.Helper()
+	xs := w.tasks[0].test
+	if kind == "unseen" {
+		xs = w.tasks[5].test
+	}
+	if r, _ := m.Route(xs[0]); r.Seen != (kind == "seen") {
+		t.Fatalf("route %+v", r)
+	}
+	return xs
+}
+
 func (w *clWorld) acc(t testing.TB, m Method, task int) float64 {
 	t.Helper()
 	return accuracy(t, m, w.labels, w.tasks[task].test, w.tasks[task].testY)

@@ -68,29 +68,6 @@ func decodeVecs(prefix string, ids []ID, e *Envelope, dim int) (map[ID][]float32
 	return out, nil
 }
 
-func cloneSums(m map[ID]*classSum) map[ID]*classSum {
-	out := make(map[ID]*classSum, len(m))
-	for id, c := range m {
-		out[id] = &classSum{sum: append([]float64(nil), c.sum...), count: c.count, n: c.n}
-	}
-	return out
-}
-
-// addExample adds the normalised emb with weight w to the sums of id.
-func addExample(m map[ID]*classSum, id ID, emb []float32, w float64, dim int) {
-	c, ok := m[id]
-	if !ok {
-		c = &classSum{sum: make([]float64, dim)}
-		m[id] = c
-	}
-	inv := w / norm(emb)
-	for i, x := range emb {
-		c.sum[i] += float64(x) * inv
-	}
-	c.count += w
-	c.n++
-}
-
 // mix returns normalize(k·a + (1-k)·b) for unit a and b, or nil when the
 // two cancel out.
 func mix(a, b []float32, k float64) []float32 {

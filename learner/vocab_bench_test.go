@@ -44,15 +44,7 @@ func BenchmarkSeedLearn(b *testing.B) {
 			if err := m.Learn(first); err != nil {
 				b.Fatal(err)
 			}
-			batch := make([]Example, 1)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				batch[0] = ex[i%len(ex)]
-				if err := m.Learn(batch); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchLearnOne(b, m, ex)
 		})
 	}
 }
@@ -66,15 +58,7 @@ func BenchmarkSeedPredict(b *testing.B) {
 			if err := m.Learn(ex); err != nil {
 				b.Fatal(err)
 			}
-			var dst []float32
-			var err error
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				if dst, err = m.Predict(ex[i%len(ex)].Emb, dst); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchPredict(b, m, embeddings(ex))
 		})
 	}
 }
@@ -89,17 +73,7 @@ func BenchmarkSeedFootprint(b *testing.B) {
 				sub = name + "/unnamed"
 			}
 			b.Run(sub, func(b *testing.B) {
-				cfg := DefaultConfig()
-				cfg.Method, cfg.Dim = name, benchDim
-				var f Footprint
-				var err error
-				for b.Loop() {
-					if f, err = MeasureFootprint(cfg, 20, 10, named); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.ReportMetric(float64(f.PerClass), "bytes/class")
-				b.ReportMetric(float64(f.Fixed), "fixed-bytes")
+				benchFootprint(b, name, named)
 			})
 		}
 	}

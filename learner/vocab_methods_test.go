@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -32,18 +31,7 @@ func TestSeedMethodsLearnSeparableClasses(t *testing.T) {
 	for _, name := range seedMethods {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t, 3, 32, 6, 10, false)
-			m := mustNew(t, testCfg(name, 32), w.labels)
-			if acc := accuracy(t, m, w.labels, w.test, w.testY); acc != 0 {
-				t.Fatalf("accuracy before learning unnamed classes = %v, want 0", acc)
-			}
-			for range 3 {
-				if err := m.Learn(w.batch()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if acc := accuracy(t, m, w.labels, w.test, w.testY); acc < 0.9 {
-				t.Fatalf("held-out accuracy %v < 0.9", acc)
-			}
+			checkLearnsUnnamed(t, mustNew(t, testCfg(name, 32), w.labels), w, 3)
 		})
 	}
 }
@@ -51,53 +39,7 @@ func TestSeedMethodsLearnSeparableClasses(t *testing.T) {
 // TestSeedMethodsZeroShotStart: before learning every method predicts what
 // zeroshot predicts.
 func TestSeedMethodsZeroShotStart(t *testing.T) {
-	w := newWorld(t, 4, 16, 5, 4, true)
-	zs := predictAll(t, mustNew(t, testCfg("zeroshot", 16), w.labels), w.test)
-	for _, name := range seedMethods {
-		got := predictAll(t, mustNew(t, testCfg(name, 16), w.labels), w.test)
-		if d := maxAbsDiff(got, zs); d > 1e-3 {
-			t.Errorf("%s differs from zeroshot before learning by %v", name, d)
-		}
-	}
-}
-
-func TestSeedMethodsRejectBadInput(t *testing.T) {
-	for _, name := range seedMethods {
-		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, 5, 8, 3, 3, false)
-			m := mustNew(t, testCfg(name, 8), w.labels)
-			if err := m.Learn(w.batch()[:3]); err != nil {
-				t.Fatal(err)
-			}
-			before, _ := m.Snapshot()
-			good := w.train[0]
-			cases := []struct {
-				name  string
-				batch []Example
-				want  error
-			}{
-				{"wrong dim", []Example{{Emb: good, Label: w.ids[0]}, {Emb: good[:4], Label: w.ids[0]}}, ErrDim},
-				{"unknown label", []Example{{Emb: good, Label: w.ids[0]}, {Emb: good, Label: IDFor("never registered")}}, ErrUnknownLabel},
-				{"zero id", []Example{{Emb: good}}, ErrInvalidID},
-				{"nan", []Example{{Emb: append([]float32{float32(nan())}, good[1:]...), Label: w.ids[0]}}, ErrBadEmbedding},
-			}
-			for _, tc := range cases {
-				if err := m.Learn(tc.batch); !errors.Is(err, tc.want) {
-					t.Errorf("%s: Learn = %v, want %v", tc.name, err, tc.want)
-				}
-			}
-			after, _ := m.Snapshot()
-			if !bytes.Equal(before, after) {
-				t.Errorf("a rejected batch changed the state")
-			}
-			if _, err := m.Predict(good[:3], nil); !errors.Is(err, ErrDim) {
-				t.Errorf("Predict wrong dim = %v", err)
-			}
-			if _, err := m.Delta(m.BaseVersion() + 1); !errors.Is(err, ErrBaseMismatch) {
-				t.Errorf("Delta wrong base = %v", err)
-			}
-		})
-	}
+	checkZeroShotStart(t, seedMethods, 1e-3)
 }
 
 func TestSeedMethodsSnapshotRestore(t *testing.T) {
@@ -105,8 +47,7 @@ func TestSeedMethodsSnapshotRestore(t *testing.T) {
 	for _, name := range seedMethods {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t, 6, 16, 4, 6, false)
-			cfg := testCfg(name, 16)
-			m := mustNew(t, cfg, w.labels)
+			m := mustNew(t, testCfg(name, 16), w.labels)
 			if h, ok := m.(*Head); ok { // give zscl a reference set and text
 				if err := h.ObserveReference(w.test[:5]...); err != nil {
 					t.Fatal(err)
@@ -115,81 +56,11 @@ func TestSeedMethodsSnapshotRestore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := m.Learn(w.batch()); err != nil {
-				t.Fatal(err)
-			}
+			mustLearn(t, m, w.batch())
 			seedBeginTask(m)
-			if err := m.Learn(w.batch()[:5]); err != nil {
-				t.Fatal(err)
-			}
-			snap, err := m.Snapshot()
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := predictAll(t, m, w.test)
-			fresh := mustNew(t, cfg, w.labels)
-			if err := fresh.Restore(snap); err != nil {
-				t.Fatal(err)
-			}
-			if d := maxAbsDiff(predictAll(t, fresh, w.test), want); d != 0 {
-				t.Errorf("restored method predicts differently (max diff %v)", d)
-			}
-			again, _ := fresh.Snapshot()
-			if !bytes.Equal(again, snap) {
-				t.Errorf("snapshot of restored method differs from original snapshot")
-			}
+			mustLearn(t, m, w.batch()[:5])
 			extra := []Example{{Emb: w.test[0], Label: w.testY[0]}, {Emb: w.test[9], Label: w.testY[9]}}
-			if err := m.Learn(extra); err != nil {
-				t.Fatal(err)
-			}
-			if err := fresh.Learn(extra); err != nil {
-				t.Fatal(err)
-			}
-			if d := maxAbsDiff(predictAll(t, fresh, w.test), predictAll(t, m, w.test)); d > 1e-6 {
-				t.Errorf("after more learning restored and original differ by %v", d)
-			}
-			for _, other := range others {
-				if other == name {
-					continue
-				}
-				if err := mustNew(t, testCfg(other, 16), w.labels).Restore(snap); !errors.Is(err, ErrIncompatible) {
-					t.Errorf("%s restored a %s snapshot: %v", other, name, err)
-				}
-			}
-			if err := mustNew(t, cfg, w.labels).Restore(snap[:len(snap)-1]); !errors.Is(err, ErrCorrupt) {
-				t.Errorf("truncated snapshot: %v, want ErrCorrupt", err)
-			}
-			if err := mustNew(t, testCfg(name, 8), NewLabels(8)).Restore(snap); !errors.Is(err, ErrIncompatible) {
-				t.Errorf("snapshot of dim 16 restored at dim 8: %v", err)
-			}
-		})
-	}
-}
-
-func TestSeedMethodsConcurrentPredictLearn(t *testing.T) {
-	for _, name := range seedMethods {
-		t.Run(name, func(t *testing.T) {
-			w := newWorld(t, 8, 16, 3, 8, true)
-			m := mustNew(t, testCfg(name, 16), w.labels)
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				for i := range w.train {
-					_ = m.Learn([]Example{{Emb: w.train[i], Label: w.trainY[i]}})
-					if i == 5 {
-						seedBeginTask(m)
-					}
-				}
-			}()
-			var dst []float32
-			for range 50 {
-				var err error
-				if dst, err = m.Predict(w.test[0], dst); err != nil {
-					t.Error(err)
-				}
-				_ = m.Footprint()
-			}
-			<-done
+			checkSnapshotRoundTrip(t, name, m, w, extra, others)
 		})
 	}
 }

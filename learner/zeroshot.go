@@ -1,7 +1,6 @@
 package learner
 
 import (
-	"encoding/json"
 	"log/slog"
 	"sync"
 )
@@ -63,9 +62,8 @@ func (z *ZeroShot) Unlearn(batch []Example) error { return z.Learn(batch) }
 func (z *ZeroShot) Snapshot() ([]byte, error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	meta, _ := json.Marshal(z.sync.meta())
-	e := &Envelope{Kind: "method", Method: z.Name(), Dim: z.cfg.Dim, Version: stateVersion, Meta: meta}
-	return e.MarshalBinary()
+	e := &Envelope{Kind: "method", Method: z.Name(), Dim: z.cfg.Dim, Version: stateVersion}
+	return sealState(e, z.sync.meta())
 }
 
 // Restore implements Method.
@@ -93,12 +91,13 @@ func (z *ZeroShot) BaseVersion() uint64 {
 func (z *ZeroShot) Delta(base uint64) (*Delta, error) {
 	z.mu.Lock()
 	defer z.mu.Unlock()
-	if err := z.sync.checkBase(base); err != nil {
+	d, err := z.sync.startExport(base, z.Name(), z.cfg.Dim, z.cfg.ModelID)
+	if err != nil {
 		return nil, err
 	}
 	s := z.labels.Current()
-	return &Delta{Method: z.Name(), Dim: z.cfg.Dim, ModelID: z.cfg.ModelID, BaseVersion: base,
-		ID: z.sync.newExport(), Labels: labelInfos(s, s.IDs()[1:])}, nil
+	d.Labels = labelInfos(s, s.IDs()[1:])
+	return d, nil
 }
 
 // ApplyMerged implements Method.

@@ -20,36 +20,17 @@ type headFixture struct {
 func newHeadFixture(t *testing.T, opts HeadOptions) *headFixture {
 	t.Helper()
 	const dim, hidden = 5, 3
-	l := NewLabels(dim)
 	rng := rand.New(rand.NewPCG(17, 3))
-	var ids []ID
-	for _, name := range []string{"p", "q", "r", "s"} {
-		id, _ := l.Add(name)
-		if name != "r" {
-			if err := l.SetText(id, randUnit(rng, dim)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		ids = append(ids, id)
-	}
+	l, ids, batch := gradFixture(t, rng, dim, "p", "q", "r", "s")
 	cfg := testCfg("finetune", dim)
 	cfg.Finetune.Hidden, cfg.LogitScale, cfg.Finetune.WeightDecay = hidden, 5, 0.03
 	h, err := NewHead(cfg, opts, l, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := []Example{
-		{Emb: randUnit(rng, dim), Label: ids[0]},
-		{Emb: randUnit(rng, dim), Label: ids[2], Weight: 2},
-		{Emb: randUnit(rng, dim), Label: ids[1], Weight: 0.5},
-	}
 	h.f.imprint(batch, l.Current())
 	h.trackNewClasses()
-	for _, p := range h.f.params() {
-		for i := range p.w {
-			p.w[i] += float32(rng.NormFloat64() * 0.3)
-		}
-	}
+	jitter(rng, h.f.params())
 	return &headFixture{h: h, l: l, ids: ids, batch: batch, rng: rng}
 }
 
@@ -89,19 +70,12 @@ func checkHeadGrad(t *testing.T, h *Head, name string, term func() float64) {
 	if !nonzero {
 		t.Fatalf("%s: gradient is all zero; the fixture does not exercise the term", name)
 	}
-	const eps = 1e-3
 	bad := 0
 	for _, p := range params {
 		for i := range p.w {
-			orig := p.w[i]
-			p.w[i] = orig + eps
-			lp := term()
-			p.w[i] = orig - eps
-			lm := term()
-			p.w[i] = orig
-			num := (lp - lm) / (2 * eps)
+			num := numericGrad(p.w, i, term)
 			got := float64(analytic[p][i])
-			if math.Abs(num-got) > 2e-3+2e-2*math.Abs(num) {
+			if gradMismatch(got, num) {
 				if bad++; bad < 10 {
 					t.Errorf("%s: %s[%d]: analytic %v, numeric %v", name, p.name, i, got, num)
 				}

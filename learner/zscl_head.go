@@ -469,14 +469,5 @@ func (h *Head) weightDecay() float64 {
 	if wd == 0 {
 		return 0
 	}
-	var loss float64
-	for _, p := range []*param{h.f.w1, h.f.w2} {
-		var sq float64
-		for i, w := range p.w {
-			p.g[i] += wd * w
-			sq += float64(w) * float64(w)
-		}
-		loss += 0.5 * float64(wd) * sq
-	}
-	return loss
+	return h.f.w1.decay(wd) + h.f.w2.decay(wd)
 }

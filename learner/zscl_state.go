@@ -111,10 +111,7 @@ func (h *Head) Snapshot() ([]byte, error) {
 	if len(h.ref.texts) > 0 {
 		e.Tensors = append(e.Tensors, matrix(refTxtTensor, h.ref.texts, h.cfg.Dim))
 	}
-	if e.Meta, err = json.Marshal(meta); err != nil {
-		return nil, fmt.Errorf("learner: %s meta: %w", h.Name(), err)
-	}
-	return e.MarshalBinary()
+	return sealState(e, meta)
 }
 
 // Restore implements Method. Everything is decoded and checked before the
