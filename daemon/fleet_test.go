@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -128,6 +129,32 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// retainedState reads a device's retained state from the broker.
+func retainedState(t *testing.T, url, topic string) mqtt.DeviceState {
+	t.Helper()
+	got := make(chan []byte, 1)
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("state-reader"))
+	if tok := c.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal("connect", tok.Error())
+	}
+	defer c.Disconnect(100)
+	c.Subscribe(topic, 1, func(_ paho.Client, m paho.Message) {
+		select {
+		case got <- m.Payload():
+		default:
+		}
+	}).WaitTimeout(5 * time.Second)
+	var st mqtt.DeviceState
+	select {
+	case b := <-got:
+		if err := json.Unmarshal(b, &st); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+	}
+	return st
 }
 
 func teachN(t *testing.T, l *Learner, rng *rand.Rand, name string, center []float32, n int) {
@@ -258,6 +285,13 @@ func TestFleetSyncRollsBackAnUnhealthyAdapter(t *testing.T) {
 	if got := top(t, ca, probe); got != "cat" {
 		t.Fatalf("after rollback a cat is %q", got)
 	}
+	// The refusal is in the device's retained state, for the hub and
+	// operators to see.
+	stateTopic := mqtt.Topics{Prefix: "clipfleet", Fleet: testFleet}.State("dev-a")
+	waitFor(t, "the refusal in the retained state", 10*time.Second, func() bool {
+		st := retainedState(t, r.url, stateTopic)
+		return st.Refused != nil && st.Refused.Version == 1 && strings.Contains(st.Refused.Reason, "health check")
+	})
 	// Learning works again once the trial is over (the gate was released).
 	teachN(t, la, rng, "cat", cat, 2)
 

@@ -54,6 +54,7 @@ type Stats struct {
 
 	CatchUps       uint64 // catch-up adapters sent to devices that missed versions
 	CatchUpsFailed uint64 // catch-ups that could not be composed (ErrCatchUpUnavailable, ...)
+	Refusals       uint64 // refusals of global adapters reported by devices (their retained state)
 }
 
 // Hub is the fleet's merge logic and durable state, independent of the
@@ -76,6 +77,7 @@ type Hub struct {
 	firstPending time.Time
 	stats        Stats
 	cuCache      map[uint64]cachedCatchUp // by from-version, for the current version
+	refusedBy    map[string]mqtt.Refusal  // device → its latest reported refusal (refusals.go)
 }
 
 // Open loads (or creates) the hub's state. ring must hold every enrolled

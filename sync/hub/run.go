@@ -220,6 +220,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			case evState:
 				if dev, ok := t.DeviceOf(e.topic, "state"); ok && active.Load() {
 					behind.observe(dev, e.payload, h.Version(), h.now())
+					h.noteState(dev, e.payload)
 				}
 			case evPeer:
 				peer := peerOf(h, e.topic)

@@ -71,6 +71,17 @@ type DeviceState struct {
 	OutboxEntries int       `json:"outbox_entries"`
 	OutboxBytes   int64     `json:"outbox_bytes"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Refused is the last global adapter this device would not apply
+	// (health check, apply or commit failure, bad signature, wrong model),
+	// so the fleet sees a bad push without logging in to each device.
+	Refused *Refusal `json:"refused,omitempty"`
+}
+
+// Refusal is one global adapter a device refused, and why.
+type Refusal struct {
+	Version uint64    `json:"version"`
+	Reason  string    `json:"reason"`
+	At      time.Time `json:"at"`
 }
 
 // DeviceStats are counters since NewDevice.
@@ -117,6 +128,7 @@ type Device struct {
 	lastAckVer  uint64
 	pendingGlob map[globKey]*wire.Payload // verified, waiting for applyLoop
 	refused     uint64                    // last version that failed its health check; not retried in this process
+	lastRefusal *Refusal                  // reported in the retained state
 	globWake    chan struct{}
 
 	client paho.Client
@@ -375,7 +387,7 @@ func (d *Device) sendLoop(ctx context.Context) {
 			}
 		}
 		if st := d.state(); st.ActiveVersion != lastSt.ActiveVersion || st.Floor != lastSt.Floor ||
-			st.OutboxEntries != lastSt.OutboxEntries || lastSt.Device == "" {
+			st.OutboxEntries != lastSt.OutboxEntries || st.Refused != lastSt.Refused || lastSt.Device == "" {
 			if b, err := json.Marshal(st); err == nil {
 				// Not recorded as sent unless the broker took it: the
 				// next pass tries again.
@@ -423,9 +435,12 @@ func wait(ctx context.Context, t paho.Token, timeout time.Duration) error {
 
 func (d *Device) state() DeviceState {
 	s := d.opts.Outbox.Stats()
+	d.mu.Lock()
+	ref := d.lastRefusal
+	d.mu.Unlock()
 	return DeviceState{
 		Device: d.cfg.Device, ActiveVersion: d.opts.Applier.Active(), Floor: d.floor.Version(),
-		OutboxEntries: s.Entries, OutboxBytes: s.Bytes, UpdatedAt: d.now().UTC(),
+		OutboxEntries: s.Entries, OutboxBytes: s.Bytes, UpdatedAt: d.now().UTC(), Refused: ref,
 	}
 }
 
@@ -542,11 +557,26 @@ func (d *Device) nextGlobal() (*wire.Payload, uint64) {
 
 func (d *Device) refuse(ev GlobalEvent) {
 	d.count(func(s *DeviceStats) { s.GlobalsRefused++ })
-	if errors.Is(ev.Err, ErrNotNewer) && ev.Version == d.floor.Version() {
+	switch {
+	case errors.Is(ev.Err, ErrNotNewer) && ev.Version == d.floor.Version():
 		// The retained copy of the adapter in use, on every reconnect.
 		d.log.Debug("sync: global adapter already applied", "version", ev.Version)
-	} else {
+	case errors.Is(ev.Err, ErrNotNewer),
+		errors.Is(ev.Err, ErrApplyFailed) && ev.Version != 0 && ev.BaseVersion != d.opts.Applier.Active():
+		// A version a catch-up already spanned, or one whose base this
+		// device does not have yet (the versions before it or a
+		// catch-up will come): nothing wrong with the adapter.
+		d.log.Info("sync: global adapter not applicable now", "version", ev.Version, "base", ev.BaseVersion, "err", ev.Err)
+	default:
 		d.log.Warn("sync: global adapter refused", "version", ev.Version, "err", ev.Err)
+		d.mu.Lock()
+		// A re-delivery of the same version keeps its first report, so
+		// the state is not republished every time.
+		if d.lastRefusal == nil || d.lastRefusal.Version != ev.Version {
+			d.lastRefusal = &Refusal{Version: ev.Version, Reason: ev.Err.Error(), At: d.now().UTC()}
+		}
+		d.mu.Unlock()
+		signal(d.wake) // publish the state with the refusal
 	}
 	if d.opts.OnGlobal != nil {
 		d.opts.OnGlobal(ev)
