@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/clipfleet/clipfleet/labels"
+	"github.com/clipfleet/clipfleet/sync/mqtt"
 )
 
 func TestDefaultConfigIsValid(t *testing.T) {
@@ -35,6 +36,15 @@ func TestConfigValidate(t *testing.T) {
 		{"capture section", func(c *Config) { c.Capture.Source = "webcam" }, "capture", nil},
 		{"accel section", func(c *Config) { c.Accel.Backend = "" }, "accel", nil},
 		{"labels section", func(c *Config) { c.Labels.Templates = []string{"no placeholder"} }, "labels: templates[0]", labels.ErrInvalidConfig},
+		{"no key", func(c *Config) { syncOn(c); c.Sync.KeyFile = "" }, "sync.key_file", ErrInvalidConfig},
+		{"no hub keys", func(c *Config) { syncOn(c); c.Sync.HubKeysDir = "" }, "sync.hub_keys_dir", ErrInvalidConfig},
+		{"no device", func(c *Config) { syncOn(c); c.Sync.Device = "" }, "device", mqtt.ErrInvalidConfig},
+		{"device in topic", func(c *Config) { syncOn(c); c.Sync.Device = "a/b" }, "device", mqtt.ErrInvalidConfig},
+		{"broker scheme", func(c *Config) { syncOn(c); c.Sync.Broker.URL = "http://hub:1883" }, "scheme", mqtt.ErrInvalidConfig},
+		{"export interval", func(c *Config) { syncOn(c); c.Sync.ExportInterval = 0 }, "sync.export_interval", ErrInvalidConfig},
+		{"max drop", func(c *Config) { syncOn(c); c.Sync.Health.MaxDrop = 1.5 }, "sync.health.max_drop", ErrInvalidConfig},
+		{"outbox", func(c *Config) { syncOn(c); c.Sync.Outbox.Drop = "random" }, "sync.outbox", nil},
+		{"needs learning", func(c *Config) { syncOn(c); c.Learn.Enabled = false }, "needs learn.enabled", ErrInvalidConfig},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,12 +1,10 @@
 package daemon
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/clipfleet/clipfleet/internal/yamlstrict"
-	"github.com/clipfleet/clipfleet/sync/mqtt"
 )
 
 func syncOn(c *Config) {
@@ -14,36 +12,8 @@ func syncOn(c *Config) {
 	c.Sync.KeyFile, c.Sync.HubKeysDir = "/etc/clipfleet/device.key", "/etc/clipfleet/hubs"
 }
 
+// The sync section's failures are in TestConfigValidate's table.
 func TestSyncConfigValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string
-		is     error
-	}{
-		{"no key", func(c *Config) { syncOn(c); c.Sync.KeyFile = "" }, "sync.key_file", ErrInvalidConfig},
-		{"no hub keys", func(c *Config) { syncOn(c); c.Sync.HubKeysDir = "" }, "sync.hub_keys_dir", ErrInvalidConfig},
-		{"no device", func(c *Config) { syncOn(c); c.Sync.Device = "" }, "device", mqtt.ErrInvalidConfig},
-		{"device in topic", func(c *Config) { syncOn(c); c.Sync.Device = "a/b" }, "device", mqtt.ErrInvalidConfig},
-		{"broker scheme", func(c *Config) { syncOn(c); c.Sync.Broker.URL = "http://hub:1883" }, "scheme", mqtt.ErrInvalidConfig},
-		{"export interval", func(c *Config) { syncOn(c); c.Sync.ExportInterval = 0 }, "sync.export_interval", ErrInvalidConfig},
-		{"max drop", func(c *Config) { syncOn(c); c.Sync.Health.MaxDrop = 1.5 }, "sync.health.max_drop", ErrInvalidConfig},
-		{"outbox", func(c *Config) { syncOn(c); c.Sync.Outbox.Drop = "random" }, "sync.outbox", nil},
-		{"needs learning", func(c *Config) { syncOn(c); c.Learn.Enabled = false }, "needs learn.enabled", ErrInvalidConfig},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			c := DefaultConfig()
-			tc.mutate(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("Validate() = %v, want error containing %q", err, tc.want)
-			}
-			if tc.is != nil && !errors.Is(err, tc.is) {
-				t.Fatalf("Validate() = %v, want errors.Is %v", err, tc.is)
-			}
-		})
-	}
 	c := DefaultConfig()
 	syncOn(&c)
 	if err := c.Validate(); err != nil {
