@@ -67,6 +67,7 @@ onnx:
     - {name: tensorrt, device_id: 0, fp16: true, engine_cache_dir: /var/cache/trt, options: {trt_max_workspace_size: "2147483648"}}
     - {name: cuda}
   intra_op_threads: 2
+  spinning: true
 tflite: {delegate: xnnpack, threads: 4}
 `
 	var c Config
@@ -81,7 +82,7 @@ tflite: {delegate: xnnpack, threads: 4}
 	p := c.ONNX.Providers[0]
 	if c.Variant != "int8" || c.ONNX.Library != "/usr/lib/libonnxruntime.so.1" || p.Name != "tensorrt" || !p.FP16 ||
 		p.EngineCacheDir != "/var/cache/trt" || p.Options["trt_max_workspace_size"] != "2147483648" ||
-		c.ONNX.IntraOpThreads != 2 || c.TFLite.Delegate != "xnnpack" || c.TFLite.Threads != 4 {
+		c.ONNX.IntraOpThreads != 2 || !c.ONNX.Spinning || c.TFLite.Delegate != "xnnpack" || c.TFLite.Threads != 4 {
 		t.Errorf("decoded %+v", c)
 	}
 }

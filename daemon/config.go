@@ -55,8 +55,11 @@ type PipelineConfig struct {
 	EventFormat string `yaml:"event_format"` // json | text (text is for people watching `make run`)
 	TopK        int    `yaml:"top_k"`        // labels per event once a label set is loaded
 	// Capture is "just_in_time" (take the newest frame when the encoder is
-	// about to need it: lowest latency) or "eager" (take it as soon as the
-	// previous frame is handed over).
+	// about to need it, preprocessing it while the previous one encodes),
+	// "eager" (take it as soon as the previous frame is handed over), or
+	// "inline" (take, preprocess and encode one frame at a time: nothing
+	// runs beside the encoder, which suits a CPU encoder that keeps every
+	// core busy; lowest latency, at the cost of the preprocessing gap).
 	Capture string `yaml:"capture"`
 }
 
@@ -114,8 +117,8 @@ func (c Config) Validate() error {
 	if c.Pipeline.EventFormat != "json" && c.Pipeline.EventFormat != "text" {
 		errs = append(errs, fmt.Errorf("%w: pipeline.event_format: %q (want json or text)", ErrInvalidConfig, c.Pipeline.EventFormat))
 	}
-	if c.Pipeline.Capture != "just_in_time" && c.Pipeline.Capture != "eager" {
-		errs = append(errs, fmt.Errorf("%w: pipeline.capture: %q (want just_in_time or eager)", ErrInvalidConfig, c.Pipeline.Capture))
+	if c.Pipeline.Capture != "just_in_time" && c.Pipeline.Capture != "eager" && c.Pipeline.Capture != "inline" {
+		errs = append(errs, fmt.Errorf("%w: pipeline.capture: %q (want just_in_time, eager or inline)", ErrInvalidConfig, c.Pipeline.Capture))
 	}
 	if c.Pipeline.TopK < 1 || c.Pipeline.TopK > 100 {
 		errs = append(errs, fmt.Errorf("%w: pipeline.top_k: %d outside [1,100]", ErrInvalidConfig, c.Pipeline.TopK))

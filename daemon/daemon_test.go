@@ -33,93 +33,120 @@ func startGrabber(t *testing.T, src capture.Source, finite bool) *capture.Grabbe
 	return g
 }
 
+// schedules are the pipeline's capture schedules; the stage tests run under
+// each.
+var schedules = []struct {
+	name string
+	set  func(*Options)
+}{
+	{"just_in_time", func(*Options) {}},
+	{"eager", func(o *Options) { o.EagerCapture = true }},
+	{"inline", func(o *Options) { o.InlineCapture = true }},
+}
+
+func forEachSchedule(t *testing.T, f func(t *testing.T, sch func(Options) Options)) {
+	for _, s := range schedules {
+		t.Run(s.name, func(t *testing.T) {
+			f(t, func(o Options) Options { s.set(&o); return o })
+		})
+	}
+}
+
 func TestRunStopsAtMaxFramesWithOrderedEvents(t *testing.T) {
-	src := capturetest.New("cam", capturetest.Frames(1<<30, 64, 48))
-	g := startGrabber(t, src, false)
-	enc := acceltest.New(acceltest.Config{Dim: 32})
-	var events []Event
-	d, err := New(Options{Frames: g, Encoder: enc, SourceStats: g.Stats, MaxFrames: 7,
-		OnEvent: func(e Event) { events = append(events, e) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Run(context.Background()); !errors.Is(err, ErrStopped) {
-		t.Fatalf("Run = %v, want ErrStopped", err)
-	}
-	if len(events) != 7 || enc.ImageCalls() != 7 {
-		t.Fatalf("got %d events and %d encoder calls, want 7 of each", len(events), enc.ImageCalls())
-	}
-	for i, e := range events {
-		if i > 0 && e.FrameSeq <= events[i-1].FrameSeq {
-			t.Fatalf("event %d frame %d not after %d", i, e.FrameSeq, events[i-1].FrameSeq)
+	forEachSchedule(t, func(t *testing.T, sch func(Options) Options) {
+		src := capturetest.New("cam", capturetest.Frames(1<<30, 64, 48))
+		g := startGrabber(t, src, false)
+		enc := acceltest.New(acceltest.Config{Dim: 32})
+		var events []Event
+		d, err := New(sch(Options{Frames: g, Encoder: enc, SourceStats: g.Stats, MaxFrames: 7,
+			OnEvent: func(e Event) { events = append(events, e) }}))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if e.Norm < 0.999 || e.Norm > 1.001 {
-			t.Fatalf("event %d norm %v, want unit", i, e.Norm)
+		if err := d.Run(context.Background()); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Run = %v, want ErrStopped", err)
 		}
-		if e.LatencyMs < e.EncodeMs || e.EmittedAt.Before(e.CapturedAt) {
-			t.Fatalf("event %d times inconsistent: %+v", i, e)
+		if len(events) != 7 || enc.ImageCalls() != 7 {
+			t.Fatalf("got %d events and %d encoder calls, want 7 of each", len(events), enc.ImageCalls())
 		}
-	}
-	if st := d.Status(); st.Processed != 7 || st.Last == nil || st.Last.FrameSeq != events[6].FrameSeq {
-		t.Fatalf("status %+v does not reflect the run", st)
-	}
+		for i, e := range events {
+			if i > 0 && e.FrameSeq <= events[i-1].FrameSeq {
+				t.Fatalf("event %d frame %d not after %d", i, e.FrameSeq, events[i-1].FrameSeq)
+			}
+			if e.Norm < 0.999 || e.Norm > 1.001 {
+				t.Fatalf("event %d norm %v, want unit", i, e.Norm)
+			}
+			if e.LatencyMs < e.EncodeMs || e.EmittedAt.Before(e.CapturedAt) {
+				t.Fatalf("event %d times inconsistent: %+v", i, e)
+			}
+		}
+		if st := d.Status(); st.Processed != 7 || st.Last == nil || st.Last.FrameSeq != events[6].FrameSeq {
+			t.Fatalf("status %+v does not reflect the run", st)
+		}
+	})
 }
 
 func TestRunEndsCleanlyWhenFiniteSourceEnds(t *testing.T) {
-	g := startGrabber(t, capturetest.New("clip", capturetest.Frames(3, 32, 32)), true)
-	n := 0
-	d, err := New(Options{Frames: g, Encoder: acceltest.New(acceltest.Config{}), OnEvent: func(Event) { n++ }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Run(context.Background()); err != nil {
-		t.Fatalf("Run = %v, want nil at end of stream", err)
-	}
-	if n == 0 || n > 3 {
-		t.Fatalf("%d events from a 3-frame source", n)
-	}
+	forEachSchedule(t, func(t *testing.T, sch func(Options) Options) {
+		g := startGrabber(t, capturetest.New("clip", capturetest.Frames(3, 32, 32)), true)
+		n := 0
+		d, err := New(sch(Options{Frames: g, Encoder: acceltest.New(acceltest.Config{}), OnEvent: func(Event) { n++ }}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Run(context.Background()); err != nil {
+			t.Fatalf("Run = %v, want nil at end of stream", err)
+		}
+		if n == 0 || n > 3 {
+			t.Fatalf("%d events from a 3-frame source", n)
+		}
+	})
 }
 
 func TestRunReportsEncoderFailure(t *testing.T) {
-	g := startGrabber(t, capturetest.New("cam", capturetest.Frames(1<<30, 32, 32)), false)
-	enc := acceltest.New(acceltest.Config{})
-	boom := errors.New("accelerator fell off the bus")
-	enc.FailAfter(2, boom)
-	d, err := New(Options{Frames: g, Encoder: enc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = d.Run(context.Background())
-	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "daemon: encode frame") {
-		t.Fatalf("Run = %v, want the encoder error naming the frame", err)
-	}
+	forEachSchedule(t, func(t *testing.T, sch func(Options) Options) {
+		g := startGrabber(t, capturetest.New("cam", capturetest.Frames(1<<30, 32, 32)), false)
+		enc := acceltest.New(acceltest.Config{})
+		boom := errors.New("accelerator fell off the bus")
+		enc.FailAfter(2, boom)
+		d, err := New(sch(Options{Frames: g, Encoder: enc}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = d.Run(context.Background())
+		if !errors.Is(err, boom) || !strings.Contains(err.Error(), "daemon: encode frame") {
+			t.Fatalf("Run = %v, want the encoder error naming the frame", err)
+		}
+	})
 }
 
 func TestRunStopsOnCancel(t *testing.T) {
-	g := startGrabber(t, capturetest.New("cam", capturetest.Frames(1<<30, 16, 16)), false)
-	ctx, cancel := context.WithCancel(context.Background())
-	seen := make(chan struct{}, 1)
-	d, err := New(Options{Frames: g, Encoder: acceltest.New(acceltest.Config{}), OnEvent: func(Event) {
-		select {
-		case seen <- struct{}{}:
-		default:
-		}
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	<-seen
-	cancel()
-	select {
-	case err := <-done:
+	forEachSchedule(t, func(t *testing.T, sch func(Options) Options) {
+		g := startGrabber(t, capturetest.New("cam", capturetest.Frames(1<<30, 16, 16)), false)
+		ctx, cancel := context.WithCancel(context.Background())
+		seen := make(chan struct{}, 1)
+		d, err := New(sch(Options{Frames: g, Encoder: acceltest.New(acceltest.Config{}), OnEvent: func(Event) {
+			select {
+			case seen <- struct{}{}:
+			default:
+			}
+		}}))
 		if err != nil {
-			t.Fatalf("Run after cancel = %v, want nil", err)
+			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after cancel")
-	}
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		<-seen
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Run after cancel = %v, want nil", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return after cancel")
+		}
+	})
 }
 
 func TestHTTPAPI(t *testing.T) {

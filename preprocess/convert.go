@@ -54,20 +54,29 @@ func quantize(s Spec, real float32) int32 {
 
 // fill writes the size×size RGB image sq into t, already shaped by prepare.
 func (l *lut) fill(t *Tensor, sq []byte) {
+	l.fillRows(t, sq, 0, t.Spec.Size)
+}
+
+// fillRows writes rows [y0, y1) of the size×size RGB image sq into t.
+func (l *lut) fillRows(t *Tensor, sq []byte, y0, y1 int) {
 	n := t.Spec.Size * t.Spec.Size
+	lo, hi := y0*t.Spec.Size, y1*t.Spec.Size
 	sq = sq[:n*3]
 	switch t.Spec.DType {
 	case Float32:
-		fillTable(t.F32, sq, &l.f32, t.Spec.Layout, n)
+		fillTable(t.F32, sq, &l.f32, t.Spec.Layout, n, lo, hi)
 	case Uint8:
-		fillTable(t.U8, sq, &l.u8, t.Spec.Layout, n)
+		fillTable(t.U8, sq, &l.u8, t.Spec.Layout, n, lo, hi)
 	case Int8:
-		fillTable(t.I8, sq, &l.i8, t.Spec.Layout, n)
+		fillTable(t.I8, sq, &l.i8, t.Spec.Layout, n, lo, hi)
 	}
 }
 
-func fillTable[T float32 | uint8 | int8](dst []T, sq []byte, tab *[3][256]T, layout Layout, n int) {
+// fillTable converts pixels [lo, hi) of sq (n pixels).
+func fillTable[T float32 | uint8 | int8](dst []T, sq []byte, tab *[3][256]T, layout Layout, n, lo, hi int) {
 	if layout == NHWC {
+		dst = dst[lo*3 : hi*3]
+		sq = sq[lo*3 : hi*3]
 		dst = dst[:len(sq)]
 		for i := 0; i+2 < len(sq); i += 3 {
 			p := sq[i : i+3 : i+3]
@@ -76,7 +85,8 @@ func fillTable[T float32 | uint8 | int8](dst []T, sq []byte, tab *[3][256]T, lay
 		}
 		return
 	}
-	r, g, b := dst[:n], dst[n:2*n], dst[2*n:3*n]
+	r, g, b := dst[lo:hi], dst[n+lo:n+hi], dst[2*n+lo:2*n+hi]
+	sq = sq[lo*3 : hi*3]
 	for i := range r {
 		p := sq[i*3 : i*3+3 : i*3+3]
 		r[i], g[i], b[i] = tab[0][p[0]], tab[1][p[1]], tab[2][p[2]]

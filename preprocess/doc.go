@@ -35,6 +35,10 @@
 // allocates nothing. A Preprocessor is not safe for concurrent use. The
 // package-level Image, ResizeCrop and Resize are, drawing Preprocessors from
 // a pool; kernel tables are immutable and shared through a small cache.
-// BenchmarkImage tracks the cost per frame (a few milliseconds for 640x480
-// to 224 on one core).
+// Both resampling passes multiply two pixels at once: Pillow's int32
+// accumulators never overflow, so two of them share a uint64 and are
+// separated exactly afterwards (see resampler). The passes are interleaved
+// row by row so the rows a vertical tap reads are still in cache.
+// BenchmarkImage tracks the cost per frame (about 1.5-2 ms for 640x480 to
+// 224 on one core; cpu-ns/op is the figure to compare on a busy machine).
 package preprocess

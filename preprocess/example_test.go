@@ -61,3 +61,36 @@ func ExampleResizeCrop() {
 	// Output:
 	// 12288
 }
+
+func ExamplePreprocessor_SetWorkers() {
+	// A frame with a horizontal gradient, preprocessed by one goroutine and
+	// by two, each resampling half of the crop's rows: same tensor.
+	const w, h = 640, 480
+	frame := make([]byte, w*h*3)
+	for i := range frame {
+		frame[i] = byte(i / 3 % w * 255 / (w - 1))
+	}
+	one, err := preprocess.NewPreprocessor(preprocess.CLIPSpec(224))
+	if err != nil {
+		log.Fatal(err)
+	}
+	two, err := preprocess.NewPreprocessor(preprocess.CLIPSpec(224))
+	if err != nil {
+		log.Fatal(err)
+	}
+	two.SetWorkers(2)
+	var a, b preprocess.Tensor
+	if err := one.Image(&a, frame, w, h); err != nil {
+		log.Fatal(err)
+	}
+	if err := two.Image(&b, frame, w, h); err != nil {
+		log.Fatal(err)
+	}
+	same := len(a.F32) == len(b.F32)
+	for i := range a.F32 {
+		same = same && a.F32[i] == b.F32[i]
+	}
+	fmt.Println("identical:", same)
+	// Output:
+	// identical: true
+}

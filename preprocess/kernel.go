@@ -21,8 +21,9 @@ const (
 // same window of a full resize. Tables are immutable once built and shared
 // between goroutines.
 type axisTable struct {
-	start []int     // first input sample feeding each output
-	k     [][]int32 // fixed-point weights, one slice (its tap count) per output
+	start []int      // first input sample feeding each output
+	k     [][]int32  // fixed-point weights, one slice (its tap count) per output
+	lane  [][]uint64 // the same weights in lane arithmetic (see resampler)
 }
 
 // lo and hi bound the input samples the whole window reads: [lo, hi).
@@ -104,6 +105,16 @@ func newAxisTable(in, out, first, n int) *axisTable {
 		}
 		t.start[i] = xmin
 		t.k[i] = flat[off:len(flat):len(flat)]
+	}
+	lanes := make([]uint64, len(flat))
+	for i, v := range flat {
+		lanes[i] = weight(v)
+	}
+	t.lane = make([][]uint64, n)
+	off := 0
+	for i, k := range t.k {
+		t.lane[i] = lanes[off : off+len(k) : off+len(k)]
+		off += len(k)
 	}
 	return t
 }

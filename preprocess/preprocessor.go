@@ -26,6 +26,61 @@ type Preprocessor struct {
 	sq   []byte // size×size crop
 
 	geo geometry // for the last frame size
+
+	// Workers beyond the calling goroutine, with their own scratch memory.
+	extra   []resampler
+	bands   []band   // the crop's rows, one band per worker
+	bandGeo geometry // the geometry bands were split for
+	job     job      // the frame being split, while Image runs
+	wg      sync.WaitGroup
+}
+
+// job is the frame the workers share during one Image call.
+type job struct {
+	dst *Tensor
+	rgb []byte
+	w   int
+}
+
+// band is one worker's share of the crop: rows [y0, y1) and, when the
+// height is resampled, the vertical table's entries for them.
+type band struct {
+	y0, y1 int
+	vy     *axisTable
+}
+
+// SetWorkers splits the work on each frame over n goroutines (the caller
+// and n-1 others), each resampling a band of the crop's rows; n <= 1 keeps
+// it on the caller. The bytes are the same either way. Frames already at
+// the spec's size (nothing to resample) are not split. Splitting costs a
+// few allocations per frame; it pays where other cores would otherwise
+// wait for one preprocessing thread, or are all busy and each should lose
+// only a share of the time.
+func (p *Preprocessor) SetWorkers(n int) {
+	n = max(n, 1)
+	if n == len(p.extra)+1 {
+		return
+	}
+	p.extra = make([]resampler, n-1)
+	p.bands = p.bands[:0]
+}
+
+// split divides the crop's rows into len(p.extra)+1 bands for the current
+// geometry.
+func (p *Preprocessor) split() {
+	n := p.spec.Size
+	k := min(len(p.extra)+1, n)
+	if len(p.bands) == k && p.bandGeo == p.geo {
+		return
+	}
+	p.bands, p.bandGeo = p.bands[:0], p.geo
+	for i := 0; i < k; i++ {
+		b := band{y0: i * n / k, y1: (i + 1) * n / k}
+		if t := p.geo.vy; t != nil {
+			b.vy = &axisTable{start: t.start[b.y0:b.y1], k: t.k[b.y0:b.y1], lane: t.lane[b.y0:b.y1]}
+		}
+		p.bands = append(p.bands, b)
+	}
 }
 
 // geometry is the resize/crop plan for one input size.
@@ -82,10 +137,45 @@ func (p *Preprocessor) Image(dst *Tensor, rgb []byte, w, h int) error {
 	if err := checkFrame(rgb, w, h); err != nil {
 		return err
 	}
+	// A frame already at model size is only copied and converted: too
+	// little work to share out.
+	if p.geo.plan(w, h, p.spec.Size); len(p.extra) > 0 && (p.geo.hx != nil || p.geo.vy != nil) {
+		p.imageBands(dst, rgb, w, h)
+		return nil
+	}
 	p.sq = p.resizeCrop(p.sq, rgb, w, h)
 	dst.prepare(p.spec)
 	p.lut.fill(dst, p.sq)
 	return nil
+}
+
+// imageBands is Image with the crop's rows split over the workers.
+func (p *Preprocessor) imageBands(dst *Tensor, rgb []byte, w, h int) {
+	n := p.spec.Size
+	p.geo.plan(w, h, n)
+	p.split()
+	p.sq = grow(p.sq, n*n*3)
+	dst.prepare(p.spec)
+	p.job = job{dst: dst, rgb: rgb, w: w}
+	p.wg.Add(len(p.bands) - 1)
+	for i := 1; i < len(p.bands); i++ {
+		go p.band(i)
+	}
+	p.runBand(&p.rs, p.bands[0])
+	p.wg.Wait()
+	p.job = job{} // do not keep the caller's frame alive
+}
+
+func (p *Preprocessor) band(i int) {
+	defer p.wg.Done()
+	p.runBand(&p.extra[i-1], p.bands[i])
+}
+
+// runBand resamples and converts one band of the frame in p.job.
+func (p *Preprocessor) runBand(rs *resampler, b band) {
+	n := p.spec.Size
+	rs.window(p.sq[b.y0*n*3:b.y1*n*3], p.job.rgb, p.job.w, p.geo.hx, b.vy, p.geo.left, p.geo.top+b.y0, n, b.y1-b.y0)
+	p.lut.fillRows(p.job.dst, p.sq, b.y0, b.y1)
 }
 
 // ResizeCrop returns the spec-size square RGB image (size*size*3 bytes) CLIP

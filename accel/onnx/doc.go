@@ -17,6 +17,10 @@
 //
 // Each encoder then gets one trial run on a blank input.
 //
+// The thread pools' busy-waiting follows onnx.spinning (on by default,
+// as in ONNX Runtime; see accel.ONNXConfig.Spinning for when to turn it
+// off).
+//
 // The image encoder runs batch 1 on an AdvancedSession bound to
 // preallocated tensors: EncodeImage copies the frame in and allocates
 // nothing. The text encoder runs on a DynamicAdvancedSession over

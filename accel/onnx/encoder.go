@@ -77,6 +77,9 @@ func Open(ctx context.Context, m *accel.Model, cfg accel.Config, log *slog.Logge
 			return nil, fmt.Errorf("accel/onnx: onnx.inter_op_threads=%d: %w", n, err)
 		}
 	}
+	if err := setSpinning(opts, cfg.ONNX.Spinning); err != nil {
+		return nil, err
+	}
 	providers := appendProviders(sessionOptions{opts}, cfg.ONNX.Providers, log)
 
 	e := &Encoder{info: m.Info()}

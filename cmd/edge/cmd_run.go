@@ -152,15 +152,16 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 	}
 
 	d, err := daemon.New(daemon.Options{
-		Frames:       throttle,
-		Encoder:      p.enc,
-		Log:          log,
-		SourceName:   p.src.Name(),
-		SourceStats:  p.grabber.Stats,
-		Classify:     classify,
-		OnEvent:      sink,
-		MaxFrames:    cfg.Pipeline.MaxFrames,
-		EagerCapture: cfg.Pipeline.Capture == "eager",
+		Frames:        throttle,
+		Encoder:       p.enc,
+		Log:           log,
+		SourceName:    p.src.Name(),
+		SourceStats:   p.grabber.Stats,
+		Classify:      classify,
+		OnEvent:       sink,
+		MaxFrames:     cfg.Pipeline.MaxFrames,
+		EagerCapture:  cfg.Pipeline.Capture == "eager",
+		InlineCapture: cfg.Pipeline.Capture == "inline",
 	})
 	if err != nil {
 		log.Error("startup failed", "err", err)

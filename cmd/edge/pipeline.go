@@ -52,20 +52,25 @@ func openParts(ctx context.Context, cfg daemon.Config, log *slog.Logger) (*parts
 		"input", fmt.Sprintf("%dx%d %s %s", info.Image.Size, info.Image.Size, info.Image.Layout, info.Image.DType),
 		"text_encoder", info.HasText)
 
-	src, err := capture.New(cfg.Capture, log)
-	if err != nil {
+	if p.src, p.grabber, err = openCapture(ctx, cfg.Capture, log); err != nil {
 		p.close()
 		return nil, err
 	}
-	p.src = src
-	g, err := capture.NewGrabber(ctx, src, cfg.Capture, log)
-	if err != nil {
-		p.close()
-		return nil, err
-	}
-	p.grabber = g
-	log.Info("capture started", "source", src.Name())
 	return p, nil
+}
+
+// openCapture builds the configured source and starts its grabber.
+func openCapture(ctx context.Context, cfg capture.Config, log *slog.Logger) (capture.Source, *capture.Grabber, error) {
+	src, err := capture.New(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	g, err := capture.NewGrabber(ctx, src, cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("capture started", "source", src.Name())
+	return src, g, nil
 }
 
 // openLabels builds the label set frames are classified against. Only a
