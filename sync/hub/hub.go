@@ -78,6 +78,7 @@ type Hub struct {
 	stats        Stats
 	cuCache      map[uint64]cachedCatchUp // by from-version, for the current version
 	refusedBy    map[string]mqtt.Refusal  // device → its latest reported refusal (refusals.go)
+	ring         *wire.Keyring
 }
 
 // Open loads (or creates) the hub's state. ring must hold every enrolled
@@ -108,7 +109,7 @@ func Open(cfg Config, priv ed25519.PrivateKey, ring *wire.Keyring, log *slog.Log
 		db.Close()
 		return nil, err
 	}
-	h := &Hub{cfg: cfg, topics: cfg.Topics(), log: log.With("hub", cfg.ID, "fleet", cfg.Fleet), now: now, priv: priv, db: db, st: st,
+	h := &Hub{cfg: cfg, ring: ring, topics: cfg.Topics(), log: log.With("hub", cfg.ID, "fleet", cfg.Fleet), now: now, priv: priv, db: db, st: st,
 		cuCache: map[uint64]cachedCatchUp{}}
 	h.stats.ByCode = map[wire.RejectCode]uint64{}
 	base := wire.Policy{

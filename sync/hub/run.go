@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -70,8 +71,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			subs[topic] = handler
 		}
 		if active.Load() {
-			subs[t.AllDeltas()] = handler
-			subs[t.AllStates()] = handler
+			maps.Copy(subs, h.activeSubs(handler))
 		}
 		if !mqtt.SubscribeAll(ctx, c, subs, h.cfg.Broker.WriteTimeout, h.log) {
 			return // the connection closed; the next one starts over
@@ -130,7 +130,7 @@ func (h *Hub) Run(ctx context.Context) error {
 	becomeActive := func() {
 		active.Store(true)
 		announce()
-		go mqtt.SubscribeAll(ctx, c, map[string]paho.MessageHandler{t.AllDeltas(): handler, t.AllStates(): handler}, h.cfg.Broker.WriteTimeout, h.log)
+		go mqtt.SubscribeAll(ctx, c, h.activeSubs(handler), h.cfg.Broker.WriteTimeout, h.log)
 		h.log.Info("hub: active", "version", h.Version(), "pending", h.Stats().Pending)
 	}
 	canServe := func() bool {
@@ -272,6 +272,22 @@ func (h *Hub) route(ctx context.Context, m paho.Message, events chan<- event, de
 	case events <- e:
 	case <-ctx.Done():
 	}
+}
+
+// activeSubs are the subscriptions of an active hub: every device's deltas
+// (one wildcard) and the retained state of each enrolled device. The states
+// are subscribed one exact topic per device rather than by a wildcard: a
+// device enrolled later needs a hub restart anyway (keys are loaded at
+// start), and mochi v2.7.9 (the embedded broker) reads retained-message
+// bookkeeping without its lock when it matches a wildcard against retained
+// topics, a data race with devices publishing their retained state.
+func (h *Hub) activeSubs(handler paho.MessageHandler) map[string]paho.MessageHandler {
+	t := h.topics
+	subs := map[string]paho.MessageHandler{t.AllDeltas(): handler}
+	for _, dev := range h.ring.Devices() {
+		subs[t.State(dev)] = handler
+	}
+	return subs
 }
 
 func peerTopics(h *Hub) []string {

@@ -37,7 +37,8 @@ func (t Topics) Cmd(device string) string { return t.dev(device, "cmd") }
 // retained), when its state shows it missed versions for good.
 func (t Topics) CatchUp(device string) string { return t.dev(device, "catchup") }
 
-// AllStates is the hub's subscription to every device's retained state.
+// AllStates matches every device's retained state topic (for tools; the
+// hub subscribes to each enrolled device's state topic instead).
 func (t Topics) AllStates() string { return t.Prefix + "/" + t.Fleet + "/+/state" }
 
 // Global is the retained, signed global adapter (hub → devices, QoS 1).

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -113,6 +114,13 @@ func (k *Keyring) AddHub(id string, pub ed25519.PublicKey) error {
 	defer k.mu.Unlock()
 	k.hubs[id] = slices.Clone(pub)
 	return nil
+}
+
+// Devices lists the devices with a key, sorted.
+func (k *Keyring) Devices() []string {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return slices.Sorted(maps.Keys(k.devices))
 }
 
 // RemoveDevice revokes a device's key.
