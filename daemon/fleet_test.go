@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -310,5 +311,39 @@ func TestFleetSyncRollsBackAnUnhealthyAdapter(t *testing.T) {
 	}
 	if got := top(t, ca, probe); got != "cat" {
 		t.Fatalf("after the sound adapter a cat is %q", got)
+	}
+}
+
+// With a snapshot-undo method (finetune), neither an export nor a merged
+// adapter can be undone by restoring an older snapshot: the fleet would
+// count the shipped action twice or lose the merge.
+func TestFleetSyncEndsSnapshotUndo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	l := openTestLearner(t, t.TempDir(), func(o *LearnerOptions) { o.Config.Method = "finetune" })
+	teachN(t, l, rng, "cat", randVec(rng), 4)
+	if len(l.Status().History) != 1 {
+		t.Fatalf("history %v", l.Status().History)
+	}
+	d, err := l.ExportDelta()
+	if err != nil || d == nil {
+		t.Fatalf("export: %v %v", d, err)
+	}
+	if _, err := l.Undo(1); !errors.Is(err, learner.ErrNothingToUndo) {
+		t.Fatalf("undo after export = %v, want ErrNothingToUndo", err)
+	}
+	teachN(t, l, rng, "dog", randVec(rng), 4)
+	g := &wire.Payload{Kind: wire.KindGlobalAdapter, BaseVersion: 0, Version: 1, Method: "finetune", ModelID: learnInfo.ID, Dim: learnDim}
+	health, err := l.Apply(context.Background(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := health(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Undo(1); !errors.Is(err, learner.ErrNothingToUndo) || l.Active() != 1 {
+		t.Fatalf("undo after a merge = %v (version %d), want ErrNothingToUndo at version 1", err, l.Active())
 	}
 }

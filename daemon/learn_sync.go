@@ -44,7 +44,10 @@ func (l *Learner) ExportDelta() (*learner.Delta, error) {
 	if l.changes == l.exported {
 		return nil, nil
 	}
-	d, err := l.method.Delta(l.method.BaseVersion())
+	// Through the trainer: it drops a snapshot-based undo journal, since
+	// undoing a shipped action by restoring an older snapshot would make
+	// the fleet count it twice.
+	d, err := l.trainer.Delta(l.method.BaseVersion())
 	if err != nil {
 		return nil, fmt.Errorf("daemon: export: %w", err)
 	}
@@ -103,7 +106,9 @@ func (l *Learner) Apply(_ context.Context, g *wire.Payload) (mqtt.HealthCheck, e
 		before = 0
 	}
 	ab.applied = true
-	if err := l.method.ApplyMerged(d); err != nil {
+	// Through the trainer, which drops a snapshot-based undo journal:
+	// restoring an older snapshot would undo the merge too.
+	if err := l.trainer.ApplyMerged(d); err != nil {
 		return nil, fmt.Errorf("daemon: apply: %w", err)
 	}
 	maxDrop := l.health.MaxDrop
