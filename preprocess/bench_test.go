@@ -24,39 +24,29 @@ func BenchmarkImage(b *testing.B) {
 		name := fmt.Sprintf("%dx%d-%s-%s", bc.w, bc.h, bc.spec.Layout, bc.spec.DType)
 		rng := rand.New(rand.NewPCG(uint64(bc.w), uint64(bc.h)))
 		rgb := randomFrame(rng, bc.w, bc.h)
-		b.Run(name, func(b *testing.B) {
-			p, err := NewPreprocessor(bc.spec)
-			if err != nil {
-				b.Fatal(err)
+		for _, workers := range []int{1, 2} {
+			bname := name
+			if workers > 1 {
+				bname = fmt.Sprintf("%s-%dworkers", name, workers)
 			}
-			var dst Tensor
-			b.ReportAllocs()
-			b.SetBytes(int64(len(rgb)))
-			cpu0 := processCPU()
-			for b.Loop() {
-				if err := p.Image(&dst, rgb, bc.w, bc.h); err != nil {
+			b.Run(bname, func(b *testing.B) {
+				p, err := NewPreprocessor(bc.spec)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			reportCPU(b, cpu0)
-		})
-		b.Run(name+"-2workers", func(b *testing.B) {
-			p, err := NewPreprocessor(bc.spec)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p.SetWorkers(2)
-			var dst Tensor
-			b.ReportAllocs()
-			b.SetBytes(int64(len(rgb)))
-			cpu0 := processCPU()
-			for b.Loop() {
-				if err := p.Image(&dst, rgb, bc.w, bc.h); err != nil {
-					b.Fatal(err)
+				p.SetWorkers(workers)
+				var dst Tensor
+				b.ReportAllocs()
+				b.SetBytes(int64(len(rgb)))
+				cpu0 := processCPU()
+				for b.Loop() {
+					if err := p.Image(&dst, rgb, bc.w, bc.h); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-			reportCPU(b, cpu0)
-		})
+				reportCPU(b, cpu0)
+			})
+		}
 		b.Run(name+"-pooled", func(b *testing.B) {
 			var dst Tensor
 			b.ReportAllocs()
