@@ -361,9 +361,11 @@ func (l *Learner) cancel(p *frameTeach) int {
 	return len(p.embs)
 }
 
-// Undo reverts the last n teach actions. The journal lives in memory: a
-// restart starts a new one. Undone examples may remain in the replay
-// memory, which only samples what was seen.
+// Undo reverts the last n teach actions. For methods that unlearn exactly
+// (ncm, knn, analytic, ...) the journal is checkpointed and survives a
+// restart; for snapshot-undo methods (finetune, ...) a restart, an export or
+// a fleet merge ends it. Undone examples may remain in the replay memory,
+// which only samples what was seen.
 func (l *Learner) Undo(n int) ([]learner.Action, error) {
 	l.gate.RLock()
 	defer l.gate.RUnlock()

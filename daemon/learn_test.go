@@ -307,3 +307,39 @@ func TestLearnerHTTP(t *testing.T) {
 		t.Errorf("base handler not reached: %d", resp.StatusCode)
 	}
 }
+
+// A wrong teach can still be undone after the daemon restarted (ncm
+// unlearns exactly, so its journal is checkpointed).
+func TestLearnerUndoAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(9, 10))
+	cup, mug := randVec(rng), randVec(rng)
+	l := openTestLearner(t, dir, nil)
+	embs := func(v []float32) [][]float32 {
+		out := make([][]float32, 5)
+		for i := range out {
+			out[i] = near(rng, v, 0.1)
+		}
+		return out
+	}
+	if _, err := l.Teach("cup", embs(cup)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Teach("cup", embs(mug)); err != nil { // the wrong label
+		t.Fatal(err)
+	}
+	if _, err := l.Save(true); err != nil {
+		t.Fatal(err)
+	}
+	l2 := openTestLearner(t, dir, nil)
+	if got := top(t, l2.ClassifyFunc(nil), near(rng, mug, 0.1)); got != "cup" {
+		t.Fatalf("before undo a mug is %q", got)
+	}
+	done, err := l2.Undo(1)
+	if err != nil || len(done) != 1 {
+		t.Fatalf("undo after restart: %v %v", done, err)
+	}
+	if st := l2.Status(); len(st.History) != 1 || st.Classes[len(st.Classes)-1].Taught != 5 {
+		t.Fatalf("after undo: history %v classes %+v", st.History, st.Classes)
+	}
+}

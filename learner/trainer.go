@@ -268,8 +268,9 @@ func (t *Trainer) Delta(base uint64) (*Delta, error) {
 }
 
 type trainerState struct {
-	Seq    uint64   `json:"seq"`
-	Counts []counts `json:"counts"`
+	Seq     uint64         `json:"seq"`
+	Counts  []counts       `json:"counts"`
+	Journal []journalState `json:"journal,omitempty"` // trainer_journal.go
 }
 
 type counts struct {
@@ -278,12 +279,14 @@ type counts struct {
 	Pseudo int `json:"pseudo"`
 }
 
-// MarshalBinary saves the caps counters (JSON), so caps survive restarts.
-// The undo journal is not saved: undo does not reach across a restart.
+// MarshalBinary saves the caps counters (JSON), so caps survive restarts,
+// and, for Unlearner methods, the undo journal, so an operator can still
+// undo a wrong teach after the daemon restarted. A snapshot-based journal
+// is not saved: undo of those methods does not reach across a restart.
 func (t *Trainer) MarshalBinary() ([]byte, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := trainerState{Seq: t.seq}
+	st := trainerState{Seq: t.seq, Journal: t.journalStates()}
 	for _, id := range sortedIDs(t.counts) {
 		c := t.counts[id]
 		st.Counts = append(st.Counts, counts{id, c[0], c[1]})
@@ -299,11 +302,17 @@ func (t *Trainer) UnmarshalBinary(b []byte) error {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	seq := t.seq
 	t.seq = st.Seq
+	journal, err := t.restoreJournal(st.Journal)
+	if err != nil {
+		t.seq = seq
+		return err
+	}
 	t.counts = countsByClass{}
 	for _, c := range st.Counts {
 		t.counts[c.ID] = [2]int{c.Taught, c.Pseudo}
 	}
-	t.journal = nil
+	t.journal = journal
 	return nil
 }

@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -282,5 +283,72 @@ func TestTrainerDeltaClearsSnapshotJournal(t *testing.T) {
 		if h := tr.History(); len(h) != tc.history {
 			t.Errorf("%s: %d undoable actions after export, want %d", tc.method, len(h), tc.history)
 		}
+	}
+}
+
+// An Unlearner's undo journal survives a checkpoint: after a restart the
+// last teach can still be undone exactly; a snapshot-based journal is not
+// saved; a damaged journal is refused and changes nothing.
+func TestTrainerJournalPersists(t *testing.T) {
+	w := newWorld(t, 37, 8, 2, 3, true)
+	cfg := testCfg("ncm", 8)
+	m := mustNew(t, cfg, w.labels)
+	tr, _ := NewTrainer(m, w.labels, cfg, nil)
+	_, _ = tr.Teach(w.ids[0], embs(w.split(0))...)
+	_, _ = tr.Teach(w.ids[1], embs(w.split(1))...)
+	b, err := tr.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := m.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The restarted device: method from its snapshot, trainer from b.
+	m2 := mustNew(t, cfg, w.labels)
+	if err := m2.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	tr2, _ := NewTrainer(m2, w.labels, cfg, nil)
+	if err := tr2.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if h := tr2.History(); len(h) != 2 || h[1].Label != w.ids[1] || h[1].Accepted != 3 {
+		t.Fatalf("restored history %+v", h)
+	}
+	done, err := tr2.Undo(1)
+	if err != nil || len(done) != 1 || done[0].Label != w.ids[1] {
+		t.Fatalf("undo after restart: %+v, %v", done, err)
+	}
+	if _, n := m2.(*NCM).Prototype(w.ids[1]); n != 0 {
+		t.Fatalf("class still holds %d examples after undo", n)
+	}
+	if taught, _ := tr2.Counts(w.ids[1]); taught != 0 {
+		t.Fatalf("taught count %d after undo", taught)
+	}
+	if _, n := m2.(*NCM).Prototype(w.ids[0]); n != 3 {
+		t.Fatalf("the earlier action lost examples: %d", n)
+	}
+
+	// Damaged: embeddings cut short. Refused, state unchanged.
+	var st trainerState
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	st.Journal[0].Embs = st.Journal[0].Embs[:8]
+	bad, _ := json.Marshal(st)
+	tr3, _ := NewTrainer(mustNew(t, cfg, w.labels), w.labels, cfg, nil)
+	if err := tr3.UnmarshalBinary(bad); !errors.Is(err, ErrCorrupt) || len(tr3.History()) != 0 {
+		t.Fatalf("damaged journal: %v, history %v", err, tr3.History())
+	}
+
+	// A snapshot-undo method saves no journal.
+	fcfg := testCfg("finetune", 8)
+	ftr, _ := NewTrainer(mustNew(t, fcfg, w.labels), w.labels, fcfg, nil)
+	_, _ = ftr.Teach(w.ids[0], embs(w.split(0))...)
+	fb, _ := ftr.MarshalBinary()
+	var fst trainerState
+	if err := json.Unmarshal(fb, &fst); err != nil || fst.Journal != nil {
+		t.Fatalf("finetune trainer state carries a journal: %s", fb)
 	}
 }
