@@ -6,12 +6,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
+
+	"github.com/clipfleet/clipfleet/internal/cli"
 )
 
 // command is one `edge` subcommand.
@@ -39,14 +39,9 @@ func (e *cliEnv) environ() []string {
 	return os.Environ()
 }
 
-var commands = map[string]command{}
+var commands = cli.New[*cliEnv]("edge")
 
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("edge: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
-}
+func register(c command) { commands.Register(c.name, c.summary, c.run) }
 
 func main() {
 	// OpenCV and GStreamer warn on stderr about every probe and retry; the
@@ -61,30 +56,5 @@ func main() {
 }
 
 func runCLI(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.stderr, "edge: unknown command %q\n\n", args[0])
-		usage(env.stderr)
-		return 2
-	}
-	return c.run(ctx, env, args[1:])
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: edge <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
+	return commands.Run(ctx, env, env.stderr, args)
 }

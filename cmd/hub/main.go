@@ -10,12 +10,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"syscall"
+
+	"github.com/clipfleet/clipfleet/internal/cli"
 )
 
 // command is one `hub` subcommand; run returns the exit code.
@@ -31,14 +31,9 @@ type cliEnv struct {
 	environ        func() []string // KEY=VALUE pairs for HUB_* overrides
 }
 
-var commands = map[string]command{}
+var commands = cli.New[*cliEnv]("hub")
 
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("hub: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
-}
+func register(c command) { commands.Register(c.name, c.summary, c.run) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -48,30 +43,5 @@ func main() {
 }
 
 func runCLI(ctx context.Context, env *cliEnv, args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(env.stderr)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	c, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(env.stderr, "hub: unknown command %q\n\n", args[0])
-		usage(env.stderr)
-		return 2
-	}
-	return c.run(ctx, env, args[1:])
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: hub <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
-	}
+	return commands.Run(ctx, env, env.stderr, args)
 }
