@@ -88,7 +88,7 @@ type Learner struct {
 	// exported is changes at the last ExportDelta: nothing new to send
 	// while they are equal.
 	exported uint64
-	exportID uint64     // the last export's learner.Delta.ID
+	exportID uint64     // the outstanding (sent, not yet merged) export's learner.Delta.ID; 0: none
 	health   SyncHealth // set by OpenFleet
 	saved    uint64     // changes at the last checkpoint
 	seq      uint64     // last checkpoint sequence

@@ -26,7 +26,7 @@ type abState struct {
 	version        uint64
 	labels, method []byte
 	applied        bool // the method state was changed
-	includesOurs   bool // the adapter merged this device's last export
+	includesOurs   bool // the adapter merged this device's outstanding export
 }
 
 // ExportDelta returns what was learned locally since the fleet base
@@ -51,11 +51,14 @@ func (l *Learner) ExportDelta() (*learner.Delta, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon: export: %w", err)
 	}
-	l.changes++ // the export's identity is state
-	l.exported, l.exportID = l.changes, d.ID
 	if d.Empty() {
+		// Nothing to send, so nothing outstanding: no checkpoint, and
+		// the next merged adapter need not include it.
+		l.exported, l.exportID = l.changes, 0
 		return nil, nil
 	}
+	l.changes++ // the export's identity is state
+	l.exported, l.exportID = l.changes, d.ID
 	if _, err := l.saveLocked(true); err != nil {
 		return nil, fmt.Errorf("daemon: export: checkpoint before queueing: %w", err)
 	}
@@ -140,15 +143,19 @@ func (l *Learner) Commit(context.Context) error {
 		return fmt.Errorf("daemon: commit: %w", err)
 	}
 	switch {
-	case !l.ab.includesOurs:
+	case l.exportID != 0 && !l.ab.includesOurs:
 		// The hub dropped or missed the last export (e.g. it was
 		// against an older base): what it held is still local and
 		// goes out again, against the new base.
 		l.exported = 0
 	case l.exported == l.changes-1:
-		// Merged, and nothing learned since: the adapter changed the
-		// state, not the local learning, so there is nothing to send.
+		// Nothing learned since the export (or nothing outstanding):
+		// the adapter changed the state, not the local learning, so
+		// there is nothing to send.
 		l.exported = l.changes
+	}
+	if l.ab.includesOurs {
+		l.exportID = 0 // settled
 	}
 	l.ab = nil
 	l.gate.Unlock()
