@@ -103,6 +103,9 @@ type demo struct {
 	hub    *hub.Hub
 	robots []*robot
 	res    Result
+	// The task's training pictures (what operators teach from) and test
+	// pictures (what the robots' cameras see).
+	train, test *world.Stream
 
 	stopHub func()
 }
@@ -274,7 +277,7 @@ func (d *demo) close() {
 
 // story is the demo's script.
 func (d *demo) story(ctx context.Context) error {
-	shapes, err := d.shapes()
+	shapes, err := d.openTask()
 	if err != nil {
 		return err
 	}
@@ -323,19 +326,27 @@ func (d *demo) story(ctx context.Context) error {
 	return d.check(ctx, fmt.Sprintf("after %s's delta reached the fleet", last.name))
 }
 
-// shapes lists the task's class labels.
-func (d *demo) shapes() ([]string, error) {
-	st, err := world.OpenStream(world.Config{Scenario: scenario, Task: task, Split: world.TestSplit})
+// openTask opens the task's streams and lists its class labels, sorted.
+func (d *demo) openTask() ([]string, error) {
+	sc, err := world.LoadScenario(scenario)
+	if err != nil {
+		return nil, err
+	}
+	items, err := sc.Items(task, world.TestSplit)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for seq := uint64(0); len(out) < 3 && seq < 1000; seq++ {
-		if s := st.Sample(seq); !slices.Contains(out, s.Label) {
-			out = append(out, s.Label)
-		}
+	for _, c := range items.Classes() {
+		out = append(out, c.Label)
 	}
 	slices.Sort(out)
+	if d.train, err = world.OpenStream(world.Config{Scenario: scenario, Task: task, Split: world.TrainSplit}); err != nil {
+		return nil, err
+	}
+	if d.test, err = world.OpenStream(world.Config{Scenario: scenario, Task: task, Split: world.TestSplit}); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -360,10 +371,7 @@ func (d *demo) embed(ctx context.Context, st *world.Stream, seq uint64) (world.S
 // teach shows robot r Shots training pictures of shape, as an operator
 // would with `edge teach`.
 func (d *demo) teach(ctx context.Context, r *robot, shape string) error {
-	st, err := world.OpenStream(world.Config{Scenario: scenario, Task: task, Split: world.TrainSplit})
-	if err != nil {
-		return err
-	}
+	st := d.train
 	var embs [][]float32
 	for seq := uint64(0); len(embs) < d.o.Shots && seq < 10_000; seq++ {
 		if st.Sample(seq).Label != shape {
@@ -375,7 +383,7 @@ func (d *demo) teach(ctx context.Context, r *robot, shape string) error {
 		}
 		embs = append(embs, emb)
 	}
-	_, err = r.l.Teach(shape, embs)
+	_, err := r.l.Teach(shape, embs)
 	return err
 }
 
@@ -408,10 +416,7 @@ func (d *demo) waitMerged(ctx context.Context, rs []*robot, from *robot) error {
 // check has every robot classify Views pictures of its own camera and
 // prints per-shape accuracy.
 func (d *demo) check(ctx context.Context, phase string) error {
-	st, err := world.OpenStream(world.Config{Scenario: scenario, Task: task, Split: world.TestSplit})
-	if err != nil {
-		return err
-	}
+	st := d.test
 	c := Check{Phase: phase, Accuracy: map[string]map[string]float64{}, Overall: map[string]float64{}, Version: map[string]uint64{}}
 	d.say("check: %s — what each robot's camera names correctly", phase)
 	fmt.Fprintf(d.out, "          %-9s", "robot")
