@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -201,28 +200,15 @@ type drawResult struct {
 	classes  []string
 }
 
-// augmentDraws teaches fresh instances of method: draw 0 is the first 10
-// per class (the harness's selection), draws 1–29 random (the seed of
-// TestFewShotStudy); each taught picture is followed by its first k views.
+// augmentDraws teaches fresh instances of method the harness's 30 draws
+// (fewShotDraws: draw 0 the first 10 per class, then seeded random ones);
+// each taught picture is followed by its first k views.
 func augmentDraws(t *testing.T, ds *Dataset, j int, method string, cfg Config, views [][][]float32, k int) drawResult {
 	t.Helper()
 	task := &ds.Tasks[j]
-	byClass := make([][]int, len(task.Classes))
-	for i, c := range task.Train.Class {
-		byClass[c] = append(byClass[c], i)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
+	picks, _ := fewShotDraws(task.Train.Class, len(task.Classes), cfg.FewShot, 30)
 	res := drawResult{classes: task.Classes}
-	for d := 0; d < 30; d++ {
-		var picked []int
-		for _, idx := range byClass {
-			idx = slices.Clone(idx)
-			if d > 0 {
-				rng.Shuffle(len(idx), func(a, b int) { idx[a], idx[b] = idx[b], idx[a] })
-			}
-			picked = append(picked, idx[:cfg.FewShot]...)
-		}
-		slices.Sort(picked) // training order, classes interleaved as in the harness
+	for _, picked := range picks {
 		r, err := newRunner(ds, method, cfg, nil)
 		if err != nil {
 			t.Fatal(err)

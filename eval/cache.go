@@ -64,6 +64,10 @@ func viewsKey(key string, cfg Config) (string, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00views\x00%d\x00", key, cfg.FewShot)
+	if cfg.FewShotDraws > 1 {
+		// Later draws teach (and so need views of) more pictures.
+		fmt.Fprintf(h, "draws\x00%d\x00", cfg.FewShotDraws)
+	}
 	h.Write(y)
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -38,9 +38,12 @@ type Config struct {
 	// exactly one pass.
 	SinglePass []string `yaml:"single_pass"`
 	// FewShot is how many examples per class the never-named few-shot
-	// measurement teaches (the first FewShot of each class in the
-	// training set's order); 0 skips it.
+	// measurement teaches; 0 skips it.
 	FewShot int `yaml:"few_shot"`
+	// FewShotDraws is how many different selections of FewShot examples
+	// per class the measurement averages over: the first FewShot of each
+	// class in the training set's order, then seeded random ones.
+	FewShotDraws int `yaml:"few_shot_draws"`
 	// TeachAugment is teach-time augmentation for the never-named
 	// few-shot measurement: each of the FewShot pictures per class is
 	// taught with TeachAugment.Views augmented views of it (package
@@ -71,6 +74,7 @@ func DefaultConfig() Config {
 		Epochs:       5,
 		SinglePass:   []string{"zeroshot", "ncm", "knn", "analytic", "coleclip"},
 		FewShot:      10,
+		FewShotDraws: 30,
 		TeachAugment: noViews(augment.DefaultConfig()),
 		DriftBuckets: 8,
 		JointMethod:  defaultJointMethod(),
@@ -89,6 +93,9 @@ func (c Config) Validate() error {
 	}
 	if c.FewShot < 0 {
 		errs = append(errs, fmt.Errorf("%w: few_shot %d < 0", ErrInvalidConfig, c.FewShot))
+	}
+	if c.FewShotDraws < 1 {
+		errs = append(errs, fmt.Errorf("%w: few_shot_draws %d < 1", ErrInvalidConfig, c.FewShotDraws))
 	}
 	if err := c.TeachAugment.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("%w: teach_augment: %w", ErrInvalidConfig, err))

@@ -153,13 +153,13 @@ func (e *embedder) split(ctx context.Context, sc *world.Scenario, name string, s
 	return out, classes, it.Kind, nil
 }
 
-// views embeds aug.Views augmented views of each of the first shots
-// training pictures per class of the scenario's first new_classes task
-// (the pictures NeverNamed teaches). View v of training item i is
+// views embeds aug.Views augmented views of each training picture of the
+// scenario's first new_classes task that one of the draws of shots per
+// class teaches (fewShotItems: the pictures NeverNamed teaches). View v of training item i is
 // aug.ViewParams(i, v): the same views on every run. Nil when there is
 // nothing to augment; a class with fewer than shots pictures gets views of
 // those it has (NeverNamed then refuses the measurement).
-func (e *embedder) views(ctx context.Context, sc *world.Scenario, ds *Dataset, shots int, aug augment.Config) (*TeachViews, error) {
+func (e *embedder) views(ctx context.Context, sc *world.Scenario, ds *Dataset, shots, draws int, aug augment.Config) (*TeachViews, error) {
 	j := slices.IndexFunc(ds.Tasks, func(s Set) bool { return s.Kind == NewClassesKind })
 	if j < 0 || shots < 1 || aug.Views < 1 {
 		return nil, nil
@@ -169,7 +169,7 @@ func (e *embedder) views(ctx context.Context, sc *world.Scenario, ds *Dataset, s
 	if err != nil {
 		return nil, fmt.Errorf("eval: %w", err)
 	}
-	picked, _ := fewShotPick(task.Train.Class, len(task.Classes), shots)
+	picked := fewShotItems(task.Train.Class, len(task.Classes), shots, draws)
 	dim, size := e.info.EmbeddingDim, e.info.Image.Size
 	tv := &TeachViews{Task: task.Name, Views: aug.Views, Emb: make([]float32, len(picked)*aug.Views*dim)}
 	for k, i := range picked {
@@ -281,7 +281,7 @@ func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc 
 	if ds.Text, err = e.text(ctx, names, templates); err != nil {
 		return nil, e.stats, err
 	}
-	if ds.Views, err = e.views(ctx, sc, ds, cfg.FewShot, cfg.TeachAugment); err != nil {
+	if ds.Views, err = e.views(ctx, sc, ds, cfg.FewShot, max(cfg.FewShotDraws, 1), cfg.TeachAugment); err != nil {
 		return nil, e.stats, err
 	}
 	e.stats.Took = time.Since(t0)

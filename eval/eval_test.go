@@ -381,6 +381,7 @@ func TestConfigValidate(t *testing.T) {
 		func(c *Config) { c.JointEpochs = 0 },
 		func(c *Config) { c.Epochs = 0 },
 		func(c *Config) { c.FewShot = -1 },
+		func(c *Config) { c.FewShotDraws = 0 },
 		func(c *Config) { c.Templates = []string{"no placeholder"} },
 		func(c *Config) { c.Templates = nil },
 	} {

@@ -35,6 +35,9 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 		nn := "–"
 		if r.NeverNamed != nil {
 			nn = fmt.Sprintf("%.1f", *r.NeverNamed)
+			if r.NeverNamedDraws > 1 && r.NeverNamedMin != nil && r.NeverNamedMax != nil {
+				nn += fmt.Sprintf(" (%.1f–%.1f)", *r.NeverNamedMin, *r.NeverNamedMax)
+			}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f | %s | %s | %s | %.1f | %.1f |\n", r.Method, opt(r.Transfer), r.Avg, r.Last,
 			opt(r.BWT), signed(mean(r.Retention)), nn, r.UpdateMicros, float64(mem)/1024)
@@ -68,15 +71,16 @@ func WriteMarkdown(w io.Writer, results []*Result) error {
 }
 
 // neverNamedHeader names the never-named column after the measurement:
-// "never-named 10-shot", with "(+K views)" when views were taught.
+// "never-named 10-shot", with "(+K views)" when views were taught and
+// ", mean (min–max) of N draws" when averaged.
 func neverNamedHeader(results []*Result) string {
-	shots, views := 10, 0
+	shots, views, draws := 10, 0, 0
 	for _, r := range results {
 		if r.NeverNamed != nil {
 			if r.FewShot > 0 {
 				shots = r.FewShot
 			}
-			views = r.TeachViews
+			views, draws = r.TeachViews, r.NeverNamedDraws
 			break
 		}
 	}
@@ -84,11 +88,14 @@ func neverNamedHeader(results []*Result) string {
 	if views > 0 {
 		h += fmt.Sprintf(" (+%d views)", views)
 	}
+	if draws > 1 {
+		h += fmt.Sprintf(", mean (min–max) of %d draws", draws)
+	}
 	return h
 }
 
-// writePerClass writes each method's never-named accuracy per class, the
-// classes above 80%% (the goal) in bold.
+// writePerClass writes each method's never-named accuracy per class (mean
+// over the draws), the classes above 80%% (the goal) in bold.
 func writePerClass(b *strings.Builder, results []*Result) {
 	var classes []string
 	for _, r := range results {
@@ -100,7 +107,7 @@ func writePerClass(b *strings.Builder, results []*Result) {
 	if len(classes) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\n**%s** — accuracy (%%) on each never-named class's test pictures; bold: above 80%%\n\n", neverNamedHeader(results))
+	fmt.Fprintf(b, "\n**%s** — accuracy (%%) on each never-named class's test pictures (mean over the draws); bold: above 80%%\n\n", neverNamedHeader(results))
 	b.WriteString("| method | " + strings.Join(classes, " | ") + " | classes above 80% |\n|---|")
 	b.WriteString(strings.Repeat("---:|", len(classes)) + "---:|\n")
 	for _, r := range results {

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -48,11 +47,16 @@ type Result struct {
 	UpdateMicros float64 `json:"update_us_per_example"`
 	// NeverNamed is the accuracy on the never-named-classes task's test
 	// set of a fresh method taught FewShot examples per class of that task
-	// only; null when the scenario has no such task (or for joint).
-	FewShot    int      `json:"few_shot"`
-	NeverNamed *float64 `json:"never_named_10shot"`
-	// NeverNamedPerClass is that instance's accuracy on each class's test
-	// pictures, in the order of NeverNamedClasses.
+	// only, averaged over NeverNamedDraws draws of those examples (the
+	// lowest and highest draw in NeverNamedMin and NeverNamedMax); null
+	// when the scenario has no such task (or for joint).
+	FewShot         int      `json:"few_shot"`
+	NeverNamed      *float64 `json:"never_named_10shot"`
+	NeverNamedMin   *float64 `json:"never_named_min,omitempty"`
+	NeverNamedMax   *float64 `json:"never_named_max,omitempty"`
+	NeverNamedDraws int      `json:"never_named_draws,omitempty"`
+	// NeverNamedPerClass is the accuracy on each class's test pictures,
+	// averaged over the draws, in the order of NeverNamedClasses.
 	NeverNamedClasses  []string  `json:"never_named_classes,omitempty"`
 	NeverNamedPerClass []float64 `json:"never_named_per_class,omitempty"`
 	// TeachViews is how many augmented views of each few-shot picture
@@ -140,6 +144,7 @@ func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Lo
 	}
 	if nn != nil {
 		res.NeverNamed = &nn.Accuracy
+		res.NeverNamedMin, res.NeverNamedMax, res.NeverNamedDraws = &nn.Min, &nn.Max, len(nn.Draws)
 		res.NeverNamedClasses, res.NeverNamedPerClass = nn.Classes, nn.PerClass
 		if res.TeachViews = nn.Views; nn.Views > 0 {
 			aug := cfg.TeachAugment
@@ -147,96 +152,6 @@ func Run(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Lo
 		}
 	}
 	return res, finish(res)
-}
-
-// FewShotResult is the never-named few-shot measurement of one method.
-type FewShotResult struct {
-	Task  string
-	Shots int // pictures taught per class
-	Views int // augmented views taught per picture besides it
-	// Accuracy is over the task's whole test set, PerClass over each
-	// class's test pictures (in the order of Classes); percent.
-	Accuracy float64
-	Classes  []string
-	PerClass []float64
-}
-
-// ErrNoViews reports a dataset without the teach-time views the
-// configuration asks for (built with another Config.TeachAugment).
-var ErrNoViews = errors.New("eval: dataset has no teach views for this configuration")
-
-// fewShotPick returns the first shots training items of each class, in
-// training order, and how many each class got (fewer than shots when it
-// has fewer pictures).
-func fewShotPick(class []int32, classes, shots int) (picked, count []int) {
-	count = make([]int, classes)
-	for i, c := range class {
-		if count[c] < shots {
-			count[c]++
-			picked = append(picked, i)
-		}
-	}
-	return picked, count
-}
-
-// NeverNamed is the few-shot accuracy on the scenario's first new_classes
-// task, whose class names the text encoder never saw: a fresh instance of
-// method name learns exactly cfg.FewShot pictures of each of the task's
-// classes (the first ones in the training set's order, so the selection is
-// deterministic) with the same budget as in Run — each picture followed by
-// its cfg.TeachAugment.Views augmented views (ds.Views) — and is tested on
-// the task's whole test set. Nil when the scenario has no such task or
-// cfg.FewShot is 0.
-func NeverNamed(ctx context.Context, ds *Dataset, name string, cfg Config, log *slog.Logger) (*FewShotResult, error) {
-	j := slices.IndexFunc(ds.Tasks, func(s Set) bool { return s.Kind == NewClassesKind })
-	if j < 0 || cfg.FewShot < 1 {
-		return nil, nil
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("eval: %w", context.Cause(ctx))
-	}
-	task := &ds.Tasks[j]
-	picked, count := fewShotPick(task.Train.Class, len(task.Classes), cfg.FewShot)
-	for c, n := range count {
-		if n < cfg.FewShot {
-			return nil, fmt.Errorf("eval: %s: class %s has %d training examples, fewer than few_shot %d", task.Name, task.Classes[c], n, cfg.FewShot)
-		}
-	}
-	views := cfg.TeachAugment.Views
-	if views > 0 && (ds.Views == nil || ds.Views.Task != task.Name || ds.Views.Views != views) {
-		return nil, fmt.Errorf("%w (%d views of %s)", ErrNoViews, views, task.Name)
-	}
-	r, err := newRunner(ds, name, cfg, log)
-	if err != nil {
-		return nil, err
-	}
-	all := r.examples(*task)
-	var ex []learner.Example
-	for _, i := range picked {
-		ex = append(ex, all[i])
-		if views == 0 {
-			continue
-		}
-		vs := ds.Views.Of(i, ds.Dim)
-		if vs == nil {
-			return nil, fmt.Errorf("%w (item %d of %s)", ErrNoViews, i, task.Name)
-		}
-		for _, v := range vs {
-			e := all[i]
-			e.Emb = v
-			ex = append(ex, e)
-		}
-	}
-	if _, err := r.learnEpochs(ex, cfg.BatchSize, cfg.epochsFor(name)); err != nil {
-		return nil, fmt.Errorf("eval: %s few-shot on %s: %w", name, task.Name, err)
-	}
-	res := &FewShotResult{Task: task.Name, Shots: cfg.FewShot, Views: views, Classes: slices.Clone(task.Classes)}
-	res.Accuracy, _ = r.accuracy(&task.Test, r.taskIdx[j], nil)
-	for c := range task.Classes {
-		a, _ := r.accuracy(&task.Test, r.taskIdx[j], func(i int) bool { return int(task.Test.Class[i]) == c })
-		res.PerClass = append(res.PerClass, a)
-	}
-	return res, nil
 }
 
 // NewClassesKind is the world task kind whose classes have names the text

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"reflect"
@@ -121,7 +122,7 @@ func TestNeverNamedFewShot(t *testing.T) {
 	ds.Tasks[1].Kind = NewClassesKind // classes d, e: 15 training examples each
 	cfg := DefaultConfig()
 	cfg.Learner.NCM.Alpha = 0
-	cfg.FewShot = 10
+	cfg.FewShot, cfg.FewShotDraws = 10, 1
 	res, ps := runProbe(t, ds, cfg)
 	if len(ps) != 2 {
 		t.Fatalf("%d instances built, want the run's and a fresh few-shot one", len(ps))
@@ -178,6 +179,73 @@ func TestNeverNamedFewShot(t *testing.T) {
 	cfg.FewShot = 10
 	if v, err := NeverNamed(context.Background(), synthDataset(6), "ncm", cfg, nil); v != nil || err != nil {
 		t.Errorf("no new_classes task: %v, %v", v, err)
+	}
+}
+
+// Several draws: draw 0 is the first-ten selection, later draws other
+// selections of ten per class in training order; the result is their mean.
+func TestNeverNamedDraws(t *testing.T) {
+	ds := synthDataset(6)
+	ds.Tasks[1].Kind = NewClassesKind // classes d, e: 15 training examples each
+	task := ds.Tasks[1]
+	cfg := DefaultConfig()
+	cfg.Learner.NCM.Alpha = 0
+	cfg.FewShot, cfg.FewShotDraws = 10, 4
+	res, ps := runProbe(t, ds, cfg)
+	if len(ps) != 1+4 {
+		t.Fatalf("%d instances built, want the run's and one per draw", len(ps))
+	}
+	picks, count := fewShotDraws(task.Train.Class, 2, 10, 4)
+	if !reflect.DeepEqual(count, []int{10, 10}) {
+		t.Fatalf("count %v", count)
+	}
+	first, _ := fewShotDraws(task.Train.Class, 2, 10, 1)
+	if !reflect.DeepEqual(picks[0], first[0]) {
+		t.Errorf("draw 0 %v depends on the number of draws (%v)", picks[0], first[0])
+	}
+	distinct := map[string]bool{}
+	for d, picked := range picks {
+		if !slices.IsSorted(picked) || len(picked) != 20 {
+			t.Errorf("draw %d %v is not 20 items in training order", d, picked)
+		}
+		perClass := map[int32]int{}
+		for _, i := range picked {
+			perClass[task.Train.Class[i]]++
+		}
+		if perClass[0] != 10 || perClass[1] != 10 {
+			t.Errorf("draw %d takes %v per class", d, perClass)
+		}
+		distinct[fmt.Sprint(picked)] = true
+		// The instance of draw d was taught exactly its selection.
+		for k, i := range picked {
+			if !reflect.DeepEqual(ps[1+d].seen[k].Emb, task.Train.Emb[i*ds.Dim:(i+1)*ds.Dim]) {
+				t.Fatalf("draw %d example %d is not item %d", d, k, i)
+			}
+		}
+	}
+	if len(distinct) != 4 {
+		t.Errorf("%d distinct selections in 4 draws", len(distinct))
+	}
+	nn, err := NeverNamed(context.Background(), ds, "ncm", cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nn.Draws) != 4 || math.Abs(nn.Accuracy-mean(nn.Draws)) > 1e-9 || nn.Min > nn.Accuracy || nn.Max < nn.Accuracy ||
+		math.Abs((nn.PerClass[0]+nn.PerClass[1])/2-nn.Accuracy) > 1e-9 {
+		t.Errorf("draws %v mean %v [%v, %v] per class %v", nn.Draws, nn.Accuracy, nn.Min, nn.Max, nn.PerClass)
+	}
+	if res.NeverNamed == nil || *res.NeverNamed != nn.Accuracy || res.NeverNamedDraws != 4 ||
+		*res.NeverNamedMin != nn.Min || *res.NeverNamedMax != nn.Max {
+		t.Errorf("result %v draws %d, measurement %+v", res.NeverNamed, res.NeverNamedDraws, nn)
+	}
+	// The teach-time views cover every item some draw teaches.
+	items := fewShotItems(task.Train.Class, 2, 10, 4)
+	for _, p := range picks {
+		for _, i := range p {
+			if !slices.Contains(items, i) {
+				t.Fatalf("item %d of a draw has no place in %v", i, items)
+			}
+		}
 	}
 }
 

@@ -23,7 +23,7 @@ func TestDatasetTeachViews(t *testing.T) {
 	build := func(views int) (*Dataset, CacheStatus, int) {
 		t.Helper()
 		cfg := DefaultConfig()
-		cfg.CacheDir, cfg.FewShot = dir, 2
+		cfg.CacheDir, cfg.FewShot, cfg.FewShotDraws = dir, 2, 1
 		cfg.TeachAugment.Views = views
 		enc := fake()
 		h, err := New(enc, tinyTokenizer(t), cfg, nil)
@@ -47,7 +47,8 @@ func TestDatasetTeachViews(t *testing.T) {
 	}
 	tv := withViews.Views
 	task := withViews.Tasks[1]
-	want, _ := fewShotPick(task.Train.Class, 3, 2)
+	draws, _ := fewShotDraws(task.Train.Class, 3, 2, 1)
+	want := draws[0]
 	if tv == nil || tv.Task != "new-shapes" || tv.Views != 3 || len(tv.Items) != len(want) {
 		t.Fatalf("views %+v", tv)
 	}
@@ -82,12 +83,13 @@ func TestNeverNamedTeachesViews(t *testing.T) {
 	ds.Tasks[1].Kind = NewClassesKind
 	cfg := DefaultConfig()
 	cfg.Learner.NCM.Alpha = 0
-	cfg.FewShot, cfg.TeachAugment.Views = 4, 2
+	cfg.FewShot, cfg.FewShotDraws, cfg.TeachAugment.Views = 4, 1, 2
 	if _, err := NeverNamed(context.Background(), ds, "ncm", cfg, nil); !errors.Is(err, ErrNoViews) {
 		t.Fatalf("no views in the dataset: err %v", err)
 	}
 	task := &ds.Tasks[1]
-	picked, _ := fewShotPick(task.Train.Class, 2, 4)
+	draws, _ := fewShotDraws(task.Train.Class, 2, 4, 1)
+	picked := draws[0]
 	tv := &TeachViews{Task: task.Name, Views: 2}
 	for _, i := range picked {
 		tv.Items = append(tv.Items, int32(i))
@@ -125,9 +127,10 @@ func TestNeverNamedTeachesViews(t *testing.T) {
 }
 
 func TestMarkdownPerClass(t *testing.T) {
-	nn := 60.0
+	nn, lo, hi := 60.0, 51.25, 70.0
 	res := []*Result{
 		{Method: "ncm", Tasks: []string{"t"}, Matrix: [][]float64{{50}}, FewShot: 10, TeachViews: 4, NeverNamed: &nn,
+			NeverNamedMin: &lo, NeverNamedMax: &hi, NeverNamedDraws: 30,
 			NeverNamedClasses: []string{"crescent", "arrow", "bolt"}, NeverNamedPerClass: []float64{80, 80.1, 20}},
 		{Method: "joint", Tasks: []string{"t"}, Matrix: [][]float64{{50}}},
 	}
@@ -137,7 +140,8 @@ func TestMarkdownPerClass(t *testing.T) {
 	}
 	md := b.String()
 	for _, want := range []string{
-		"| never-named 10-shot (+4 views) |",
+		"| never-named 10-shot (+4 views), mean (min–max) of 30 draws |",
+		"| 60.0 (51.2–70.0) |",
 		"| method | crescent | arrow | bolt | classes above 80% |",
 		"| ncm | 80.0 | **80.1** | 20.0 | 1/3 |",
 	} {

@@ -37,6 +37,7 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	jointEpochs := fs.Int("joint-epochs", eval.DefaultConfig().JointEpochs, "passes of the joint upper bound over all training data (a single-pass method makes one)")
 	epochs := fs.Int("epochs", eval.DefaultConfig().Epochs, "passes over each task's training set for gradient-trained methods (the same budget for all of them)")
 	fewShot := fs.Int("few-shot", eval.DefaultConfig().FewShot, "examples per never-named class for the few-shot measurement (0 skips it)")
+	fewShotDraws := fs.Int("few-shot-draws", eval.DefaultConfig().FewShotDraws, "selections of those examples the few-shot accuracy is averaged over (the first is the first examples of each class)")
 	teachViews := fs.Int("teach-views", eval.DefaultConfig().TeachAugment.Views, "augmented views taught with each never-named few-shot picture besides it (teach-time augmentation; 0: none)")
 	teachAugment := fs.String("teach-augment", "camera", "ranges of those views: "+strings.Join(augment.Presets(), " or ")+" (camera: flip, crop, ±10° turn, mild colour jitter; shape: also any rotation and any hue)")
 	cacheDir := fs.String("cache", "", "embedding cache directory (default: state_dir/eval-cache; \"off\" disables)")
@@ -76,7 +77,7 @@ func runEval(ctx context.Context, env *cliEnv, args []string) int {
 	ecfg.Learner = cfg.Learner
 	ecfg.Templates = cfg.Labels.Templates
 	ecfg.JointMethod, ecfg.JointEpochs = *jointMethod, *jointEpochs
-	ecfg.Epochs, ecfg.FewShot = *epochs, *fewShot
+	ecfg.Epochs, ecfg.FewShot, ecfg.FewShotDraws = *epochs, *fewShot, *fewShotDraws
 	if ecfg.TeachAugment, err = augment.Preset(*teachAugment); err != nil {
 		fmt.Fprintln(env.stderr, "edge eval: --teach-augment:", err)
 		return 2
