@@ -15,7 +15,7 @@ import (
 // learner's A/B apply. (Not run: it needs a broker and enrolled keys.)
 func ExampleOpenFleet() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	info := accel.ModelInfo{ID: "tinyclip-world-v1", EmbeddingDim: 256} // from the loaded encoder
+	info := accel.ModelInfo{ID: "tinyclip-world-v2", EmbeddingDim: 256} // from the loaded encoder
 	lrn, err := daemon.OpenLearner(daemon.LearnerOptions{Config: learner.DefaultConfig(), Learn: daemon.DefaultLearnConfig(),
 		Dir: "/var/lib/clipfleet/learner", Info: info, Log: log})
 	if err != nil {

@@ -207,7 +207,7 @@ func Vocabulary() []string {
 	for _, c := range Colours() {
 		add(c.String())
 	}
-	for _, s := range NamedShapes() {
+	for _, s := range append(NamedShapes(), PretrainingShapes()...) {
 		add(s.String())
 	}
 	for _, d := range domains {

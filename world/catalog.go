@@ -28,6 +28,27 @@ const (
 	Crescent
 	Arrow
 	Bolt
+	// The shapes below are named in training captions but belong to no task,
+	// label set or evaluation: they widen the tiny CLIP's pre-training
+	// vocabulary, as a real CLIP has seen and named far more things than any
+	// deployment asks about, so that its image features describe shapes in
+	// general rather than only the eight a task names. None was drawn to
+	// resemble a never-named shape.
+	Pentagon
+	Octagon
+	Diamond
+	Oval
+	Trapezoid
+	Parallelogram
+	Kite
+	Frame
+	Rectangle
+	Drop
+	Bowtie
+	Clover
+	Capsule
+	House
+	Cloud
 	numShapes
 )
 
@@ -43,6 +64,8 @@ const (
 type shapeInfo struct {
 	name  string
 	named bool
+	// pretraining marks a named shape that only the training export shows.
+	pretraining bool
 	// maxRot bounds the random rotation, in radians, so that a heart stays
 	// recognisably upright and rotation-symmetric shapes do not waste samples.
 	maxRot float64
@@ -63,6 +86,22 @@ var shapes = [numShapes]shapeInfo{
 	Crescent: {name: "crescent", maxRot: math.Pi},
 	Arrow:    {name: "arrow", maxRot: math.Pi},
 	Bolt:     {name: "bolt", maxRot: 0.35},
+
+	Pentagon:      {name: "pentagon", named: true, pretraining: true, maxRot: math.Pi / 5},
+	Octagon:       {name: "octagon", named: true, pretraining: true, maxRot: math.Pi / 8},
+	Diamond:       {name: "diamond", named: true, pretraining: true, maxRot: 0.3},
+	Oval:          {name: "oval", named: true, pretraining: true, maxRot: math.Pi},
+	Trapezoid:     {name: "trapezoid", named: true, pretraining: true, maxRot: 0.4},
+	Parallelogram: {name: "parallelogram", named: true, pretraining: true, maxRot: 0.4},
+	Kite:          {name: "kite", named: true, pretraining: true, maxRot: 0.4},
+	Frame:         {name: "frame", named: true, pretraining: true, maxRot: math.Pi / 4},
+	Rectangle:     {name: "rectangle", named: true, pretraining: true, maxRot: math.Pi},
+	Drop:          {name: "drop", named: true, pretraining: true, maxRot: 0.4},
+	Bowtie:        {name: "bowtie", named: true, pretraining: true, maxRot: 0.4},
+	Clover:        {name: "clover", named: true, pretraining: true, maxRot: math.Pi / 3},
+	Capsule:       {name: "capsule", named: true, pretraining: true, maxRot: math.Pi},
+	House:         {name: "house", named: true, pretraining: true, maxRot: 0.3},
+	Cloud:         {name: "cloud", named: true, pretraining: true, maxRot: 0.3},
 }
 
 func (s Shape) String() string {
@@ -74,6 +113,10 @@ func (s Shape) String() string {
 
 // Named reports whether the shape's word is in the caption vocabulary.
 func (s Shape) Named() bool { return s < numShapes && shapes[s].named }
+
+// PretrainingOnly reports whether the shape is named in training captions
+// but belongs to no task: the training export draws it, nothing else does.
+func (s Shape) PretrainingOnly() bool { return s < numShapes && shapes[s].pretraining }
 
 // Label returns the shape's name in a language; ok is false when the
 // catalogue has no such label (unnamed shapes have English labels only).
@@ -92,7 +135,8 @@ func (s Shape) Label(lang Language) (label string, ok bool) {
 	return "", false
 }
 
-// Shapes returns every shape, named first.
+// Shapes returns every shape: the task shapes (named first, then unnamed),
+// then the pre-training-only shapes.
 func Shapes() []Shape {
 	out := make([]Shape, numShapes)
 	for i := range out {
@@ -101,16 +145,24 @@ func Shapes() []Shape {
 	return out
 }
 
-// NamedShapes returns the shapes whose words the text model knows.
-func NamedShapes() []Shape { return filterShapes(true) }
+// NamedShapes returns the task shapes whose words the text model knows:
+// what scenarios, label sets and evaluations name.
+func NamedShapes() []Shape { return filterShapes(true, false) }
 
 // UnnamedShapes returns the shapes never named in training.
-func UnnamedShapes() []Shape { return filterShapes(false) }
+func UnnamedShapes() []Shape { return filterShapes(false, false) }
 
-func filterShapes(named bool) []Shape {
+// PretrainingShapes returns the shapes named in training that no task uses.
+func PretrainingShapes() []Shape { return filterShapes(true, true) }
+
+// TaskShapes returns the named and then the unnamed shapes: every shape a
+// scenario or evaluation draws.
+func TaskShapes() []Shape { return append(NamedShapes(), UnnamedShapes()...) }
+
+func filterShapes(named, pretraining bool) []Shape {
 	var out []Shape
 	for _, s := range Shapes() {
-		if s.Named() == named {
+		if s.Named() == named && s.PretrainingOnly() == pretraining {
 			out = append(out, s)
 		}
 	}

@@ -23,8 +23,10 @@ type CatalogFile struct {
 type CatalogShape struct {
 	Name  string `json:"name"`
 	Named bool   `json:"named"`
-	ES    string `json:"es,omitempty"`
-	ZH    string `json:"zh,omitempty"`
+	// PretrainingOnly: named in training captions, in no task or evaluation.
+	PretrainingOnly bool   `json:"pretraining_only,omitempty"`
+	ES              string `json:"es,omitempty"`
+	ZH              string `json:"zh,omitempty"`
 }
 
 // CatalogDomain is one domain and its share of the training set.
@@ -40,7 +42,7 @@ func CatalogJSON() CatalogFile {
 	for _, s := range Shapes() {
 		es, _ := s.Label(Spanish)
 		zh, _ := s.Label(Chinese)
-		c.Shapes = append(c.Shapes, CatalogShape{Name: s.String(), Named: s.Named(), ES: es, ZH: zh})
+		c.Shapes = append(c.Shapes, CatalogShape{Name: s.String(), Named: s.Named(), PretrainingOnly: s.PretrainingOnly(), ES: es, ZH: zh})
 		c.Prompts[s.String()] = Prompt(s.String())
 		for _, col := range Colours() {
 			p := Pair{col, s}.String()

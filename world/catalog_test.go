@@ -1,6 +1,7 @@
 package world
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -49,8 +50,42 @@ func TestCatalogueParsing(t *testing.T) {
 			t.Errorf("ParseShape(%q) accepted", bad)
 		}
 	}
-	if len(NamedShapes()) < 8 || len(UnnamedShapes()) < 2 || len(NamedShapes())+len(UnnamedShapes()) != len(Shapes()) {
-		t.Errorf("named %d + unnamed %d != %d shapes", len(NamedShapes()), len(UnnamedShapes()), len(Shapes()))
+	named, unnamed, pre := len(NamedShapes()), len(UnnamedShapes()), len(PretrainingShapes())
+	if named < 8 || unnamed < 2 || pre < 1 || named+unnamed+pre != len(Shapes()) {
+		t.Errorf("named %d + unnamed %d + pre-training %d != %d shapes", named, unnamed, pre, len(Shapes()))
+	}
+	if got := len(TaskShapes()); got != named+unnamed {
+		t.Errorf("TaskShapes has %d shapes, want %d", got, named+unnamed)
+	}
+}
+
+// Pre-training-only shapes are named (captions may say them) but no task,
+// translation or evaluation uses them.
+func TestPretrainingShapes(t *testing.T) {
+	vocab := map[string]bool{}
+	for _, w := range Vocabulary() {
+		vocab[w] = true
+	}
+	for _, s := range PretrainingShapes() {
+		if !s.Named() || !vocab[s.String()] {
+			t.Errorf("%v: named %v, in vocabulary %v", s, s.Named(), vocab[s.String()])
+		}
+		if slices.Contains(TaskShapes(), s) {
+			t.Errorf("%v is a task shape", s)
+		}
+		for _, lang := range []Language{Spanish, Chinese} {
+			if l, ok := s.Label(lang); ok {
+				t.Errorf("%v has a %s label %q", s, lang, l)
+			}
+		}
+		if p := (Pair{Red, s}); !p.Captioned() {
+			t.Errorf("%v is not captioned", s)
+		}
+	}
+	for _, it := range EvalItems(1, 1, []int{0}) {
+		if s, _ := ParseShape(it.Shape); s.PretrainingOnly() {
+			t.Fatalf("evaluation item shows pre-training-only %v", s)
+		}
 	}
 }
 

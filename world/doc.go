@@ -19,7 +19,10 @@
 // The deliberate gaps that give continual learning real work — colour–shape
 // pairs never captioned in training, shapes whose names are absent from the
 // text vocabulary, domains rare or absent in training — are all defined in
-// catalog.go, which both the training export and the scenarios read.
+// catalog.go, which both the training export and the scenarios read. So is
+// the reverse of a gap: fifteen pre-training-only shapes that training
+// captions name and no task uses, because a real CLIP has seen and named far
+// more than any deployment asks about.
 //
 // Rendering is a pure function of a Scene and an output size: the same seed
 // and parameters give identical bytes on a given architecture. (Go may fuse

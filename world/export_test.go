@@ -57,7 +57,7 @@ func TestExportDeterministic(t *testing.T) {
 	if st, _ := os.Stat(filepath.Join(a, "train.u8")); st.Size() != 37*32*32*3 {
 		t.Errorf("train.u8 is %d bytes, want %d", st.Size(), 37*32*32*3)
 	}
-	wantEval := int(numDomains)*int(numShapes)*int(numColours) + 2*len(NamedShapes())*int(numColours)
+	wantEval := int(numDomains)*len(TaskShapes())*int(numColours) + 2*len(NamedShapes())*int(numColours)
 	if ma.Eval.N != wantEval {
 		t.Errorf("eval has %d pictures, want %d", ma.Eval.N, wantEval)
 	}

@@ -143,7 +143,8 @@ func TestDriftCoolsTheLight(t *testing.T) {
 
 // Each object's paint shows at its centre, where the scene says it is.
 func TestObjectsWhereTheSceneSaysTheyAre(t *testing.T) {
-	solid := []Shape{Circle, Square, Hexagon, Heart, Star, Cross, Triangle}
+	solid := []Shape{Circle, Square, Hexagon, Heart, Star, Cross, Triangle,
+		Pentagon, Octagon, Diamond, Oval, Trapezoid, Parallelogram, Kite, Rectangle, Drop, Clover, Capsule, House, Cloud}
 	for i, sh := range solid {
 		for _, c := range []Colour{Red, Blue, Yellow, Green} {
 			s := NewScene(uint64(i*10+int(c)), SceneSpec{Domain: Day, Pairs: []Pair{{c, sh}}, Layout: Subject})

@@ -98,6 +98,10 @@ func (sel Selection) resolve(path string) (*resolved, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s.shapes[%d]: unknown shape %q", path, i, name)
 			}
+			if s.PretrainingOnly() {
+				// Zero-shot would know it: a task about it would measure nothing.
+				return nil, fmt.Errorf("%s.shapes[%d]: %q is a pre-training-only shape, not a task shape", path, i, name)
+			}
 			if seen[s] {
 				return nil, fmt.Errorf("%s.shapes[%d]: %q listed twice", path, i, name)
 			}

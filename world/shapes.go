@@ -91,7 +91,54 @@ var (
 	boltShape = newPolygon(
 		vec{0.25, -1.0}, vec{-0.45, 0.1}, vec{0.0, 0.1}, vec{-0.25, 1.0},
 		vec{0.5, -0.15}, vec{0.05, -0.15})
+
+	// Pre-training-only shapes.
+	pentagonShape      = regular(5, 0.95, -math.Pi/2)
+	octagonShape       = regular(8, 0.95, math.Pi/8)
+	diamondShape       = newPolygon(vec{0, -1}, vec{0.62, 0}, vec{0, 1}, vec{-0.62, 0})
+	ovalShape          = ellipse(0.95, 0.58, 48)
+	trapezoidShape     = newPolygon(vec{-0.45, -0.52}, vec{0.45, -0.52}, vec{0.85, 0.52}, vec{-0.85, 0.52})
+	parallelogramShape = newPolygon(vec{-0.4, -0.5}, vec{0.88, -0.5}, vec{0.4, 0.5}, vec{-0.88, 0.5})
+	kiteShape          = newPolygon(vec{0, -1}, vec{0.62, -0.3}, vec{0, 1}, vec{-0.62, -0.3})
+	bowtieShape        = newPolygon(vec{-0.82, -0.55}, vec{0, -0.08}, vec{0.82, -0.55}, vec{0.82, 0.55}, vec{0, 0.08}, vec{-0.82, 0.55})
+	houseShape         = newPolygon(vec{-0.7, 0.75}, vec{0.7, 0.75}, vec{0.7, -0.1}, vec{0, -0.85}, vec{-0.7, -0.1})
 )
+
+// discs is the union of discs (centre, radius): a minimum of 1-Lipschitz
+// distances.
+func discs(p vec, d ...[3]float64) float64 {
+	out := math.Inf(1)
+	for _, c := range d {
+		out = math.Min(out, p.sub(vec{c[0], c[1]}).length()-c[2])
+	}
+	return out
+}
+
+// segment is the distance from p to the segment a–b.
+func segment(p, a, b vec) float64 {
+	ab, ap := b.sub(a), p.sub(a)
+	t := clamp01(ap.dot(ab) / ab.dot(ab))
+	return ap.sub(ab.scale(t)).length()
+}
+
+// ellipse is an n-gon inscribed in the ellipse with semi-axes a and b:
+// exact polygon distances instead of an ellipse's costly closed form.
+func ellipse(a, b float64, n int) polygon {
+	v := make([]vec, n)
+	for i := range v {
+		t := 2 * math.Pi * float64(i) / float64(n)
+		v[i] = vec{a * math.Cos(t), b * math.Sin(t)}
+	}
+	return newPolygon(v...)
+}
+
+// drop is a disc with a point on top: the union of a disc and the
+// triangle tangent to it.
+var dropShape = newPolygon(vec{0, -1}, vec{0.56, 0.05}, vec{-0.56, 0.05})
+
+func drop(p vec) float64 {
+	return math.Min(p.sub(vec{0, 0.35}).length()-0.6, dropShape.sdf(p))
+}
 
 func box(p vec, hx, hy float64) float64 {
 	qx, qy := math.Abs(p.x)-hx, math.Abs(p.y)-hy
@@ -139,6 +186,37 @@ func (s Shape) sdf(p vec) float64 {
 		return arrowShape.sdf(p)
 	case Bolt:
 		return boltShape.sdf(p)
+	case Pentagon:
+		return pentagonShape.sdf(p)
+	case Octagon:
+		return octagonShape.sdf(p)
+	case Diamond:
+		return diamondShape.sdf(p)
+	case Oval:
+		return ovalShape.sdf(p)
+	case Trapezoid:
+		return trapezoidShape.sdf(p)
+	case Parallelogram:
+		return parallelogramShape.sdf(p)
+	case Kite:
+		return kiteShape.sdf(p)
+	case Frame:
+		// A square with a square hole; max(a, -b) stays 1-Lipschitz.
+		return math.Max(box(p, 0.74, 0.74), -box(p, 0.4, 0.4))
+	case Rectangle:
+		return box(p, 0.88, 0.48)
+	case Drop:
+		return drop(p)
+	case Bowtie:
+		return bowtieShape.sdf(p)
+	case Clover:
+		return discs(p, [3]float64{0, -0.5, 0.42}, [3]float64{0.433, 0.25, 0.42}, [3]float64{-0.433, 0.25, 0.42}, [3]float64{0, 0, 0.3})
+	case Capsule:
+		return segment(p, vec{-0.5, 0}, vec{0.5, 0}) - 0.45
+	case House:
+		return houseShape.sdf(p)
+	case Cloud:
+		return discs(p, [3]float64{-0.45, 0.1, 0.4}, [3]float64{0, -0.2, 0.5}, [3]float64{0.45, 0.1, 0.4}, [3]float64{0, 0.2, 0.4})
 	}
 	return math.Inf(1)
 }

@@ -1,7 +1,7 @@
 package world
 
 // The training distribution of the tiny CLIP, drawn from the catalogue's
-// gaps: named shapes only, held-out pairs excluded, domains by their
+// gaps: named shapes only (task and pre-training-only), held-out pairs excluded, domains by their
 // training weights, days within TrainDays.
 
 // objectCountWeights: one object half the time, then two, then three.
@@ -17,7 +17,7 @@ func TrainingScene(seed uint64, i int) Scene {
 	d := Domain(r.pick(weights))
 	day := TrainDays.From + r.intn(TrainDays.To-TrainDays.From+1)
 	n := 1 + r.pick(objectCountWeights)
-	named := NamedShapes()
+	named := append(NamedShapes(), PretrainingShapes()...)
 	var pairs []Pair
 	for len(pairs) < n {
 		p := Pair{Colour(r.intn(int(numColours))), named[r.intn(len(named))]}
@@ -60,8 +60,8 @@ type EvalItem struct {
 	scene  Scene
 }
 
-// EvalItems lists the evaluation pictures: every domain × colour × shape
-// (unnamed shapes included) perPair times on training days, and every
+// EvalItems lists the evaluation pictures: every domain × colour × task
+// shape (unnamed shapes included, pre-training-only shapes not) perPair times on training days, and every
 // colour × named shape perPair times in daylight on each of driftDays.
 func EvalItems(seed uint64, perPair int, driftDays []int) []EvalItem {
 	var out []EvalItem
@@ -83,7 +83,7 @@ func EvalItems(seed uint64, perPair int, driftDays []int) []EvalItem {
 			scene: NewScene(r.uint64(), SceneSpec{Domain: d, Day: day, Pairs: []Pair{p}, Layout: Subject})})
 	}
 	for _, d := range Domains() {
-		for _, s := range Shapes() {
+		for _, s := range TaskShapes() {
 			for _, c := range Colours() {
 				for k := 0; k < perPair; k++ {
 					add("domain", d, -1, Pair{c, s})

@@ -19,7 +19,7 @@ func TestBenchPrintsOneMeasuredObject(t *testing.T) {
 		t.Fatalf("bench output is not one benchResult: %v\n%s", err, stdout)
 	}
 	if r.EncoderFPS <= 0 || r.PipelineFPS <= 0 || r.PipelineFrames != 20 || r.RSSBytes <= 0 ||
-		r.LatencyMsP99 < r.LatencyMsP50 || r.LatencyMsP50 <= 0 || r.Model != "tinyclip-world-v1" ||
+		r.LatencyMsP99 < r.LatencyMsP50 || r.LatencyMsP50 <= 0 || r.Model != "tinyclip-world-v2" ||
 		!strings.HasPrefix(r.Source, "world:") {
 		t.Fatalf("implausible bench result %+v", r)
 	}

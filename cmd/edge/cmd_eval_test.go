@@ -84,6 +84,7 @@ func TestEvalCLIRejectsBadBudget(t *testing.T) {
 	for _, tc := range []struct{ flag, value, want string }{
 		{"--epochs", "0", "epochs 0 < 1"},
 		{"--few-shot", "-1", "few_shot -1 < 0"},
+		{"--few-shot-draws", "0", "few_shot_draws 0 < 1"},
 		{"--teach-views", "-1", "views -1 outside"},
 		{"--teach-augment", "fancy", `unknown preset "fancy"`},
 	} {
@@ -107,7 +108,7 @@ func TestEvalCLITeachViews(t *testing.T) {
 	dir := t.TempDir()
 	jsonOut, mdOut := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.md")
 	code, stdout, stderr := runEdge(t, nil, "eval", "--scenario", testutil.RepoPath(t, "eval", "testdata", "newshapes.yaml"),
-		"--method", "ncm", "--few-shot", "3", "--teach-views", "2", "--teach-augment", "shape",
+		"--method", "ncm", "--few-shot", "3", "--few-shot-draws", "1", "--teach-views", "2", "--teach-augment", "shape",
 		"--set", "accel.backend=fake", "--set", "accel.model_dir="+testutil.RepoPath(t, "models", "testclip"),
 		"--cache", filepath.Join(dir, "cache"), "--json", jsonOut, "--markdown", mdOut)
 	if code != 0 {

@@ -79,7 +79,7 @@ func TestRunSyntheticMaxFrames(t *testing.T) {
 	}
 	// The defaults: the tiny CLIP's int8 variant watching the world's
 	// daylight shapes.
-	for _, want := range []string{"model loaded", "tinyclip-world-v1", "variant=int8", "capture started", "world:default/shapes-day", `reason="max frames reached"`} {
+	for _, want := range []string{"model loaded", "tinyclip-world-v2", "variant=int8", "capture started", "world:default/shapes-day", `reason="max frames reached"`} {
 		if !strings.Contains(stderr, want) {
 			t.Fatalf("log lacks %q:\n%s", want, stderr)
 		}

@@ -57,8 +57,8 @@ func TestDefaultVariantIsInt8(t *testing.T) {
 		t.Fatal(err)
 	}
 	info := m.Info()
-	if info.Variant != "int8" || info.ID != "tinyclip-world-v1" {
-		t.Fatalf("default variant %q of %s, want int8 of tinyclip-world-v1", info.Variant, info.ID)
+	if info.Variant != "int8" || info.ID != "tinyclip-world-v2" {
+		t.Fatalf("default variant %q of %s, want int8 of tinyclip-world-v2", info.Variant, info.ID)
 	}
 	var total int64
 	for _, f := range []string{"image.onnx", "text.onnx", "image_int8.onnx", "text_int8.onnx"} {
