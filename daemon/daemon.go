@@ -33,6 +33,9 @@ type Options struct {
 	SourceStats func() capture.Stats
 	// Classify, if set, turns an embedding into scored labels for the event.
 	Classify func(emb []float32) []Label
+	// Views, if set, is given augmented views of frames it is being taught
+	// (ViewTeacher); a frame with K views costs 1+K encodes.
+	Views ViewTeacher
 	// OnEvent receives every event in order; it runs on the encode stage, so
 	// it must be quick (the JSON-lines sink is).
 	OnEvent func(Event)
@@ -80,6 +83,7 @@ type Daemon struct {
 	metrics *metrics
 	ring    eventRing
 	pre     *preprocess.Preprocessor
+	views   *viewMaker // made on the first teach request with views
 	started time.Time
 
 	processed atomic.Uint64
@@ -295,6 +299,7 @@ func (d *Daemon) encode(ctx context.Context, s *slot) (*slot, error) {
 		Dropped:    d.opts.SourceStats().Dropped,
 		Embedding:  s.emb,
 	}
+	d.teachViews(ctx, s)
 	if d.opts.Classify != nil {
 		ev.Labels = d.opts.Classify(s.emb)
 	}

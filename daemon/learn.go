@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clipfleet/clipfleet/accel"
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/labels"
 	"github.com/clipfleet/clipfleet/learner"
 	"github.com/clipfleet/clipfleet/learner/checkpoint"
@@ -83,8 +84,11 @@ type Learner struct {
 	probs   []float32
 	order   []int
 	pending []*frameTeach
-	lastSet *labels.Set
-	changes uint64 // bumped by every state change
+	// frameViews are the augmented views of the frame about to be fed
+	// (FeedViews, then the frame through ClassifyFunc).
+	frameViews [][]float32
+	lastSet    *labels.Set
+	changes    uint64 // bumped by every state change
 	// exported is changes at the last ExportDelta: nothing new to send
 	// while they are equal.
 	exported uint64
@@ -94,11 +98,15 @@ type Learner struct {
 	seq      uint64     // last checkpoint sequence
 }
 
-// frameTeach collects the next frames' embeddings for a teach request.
+// frameTeach collects the next frames' embeddings for a teach request,
+// each frame followed by the embeddings of its augmented views when aug
+// asks for views.
 type frameTeach struct {
-	want int
-	embs [][]float32
-	done chan struct{}
+	want   int // frames
+	frames int
+	aug    augment.Config
+	embs   [][]float32
+	done   chan struct{}
 }
 
 // OpenLearner builds the configured method and restores the newest valid
@@ -277,10 +285,15 @@ func (l *Learner) predictLocked(emb []float32) ([]Label, error) {
 }
 
 func (l *Learner) feedLocked(emb []float32) {
+	views := l.frameViews
+	l.frameViews = nil
 	kept := l.pending[:0]
 	for _, p := range l.pending {
 		p.embs = append(p.embs, append([]float32(nil), emb...))
-		if len(p.embs) == p.want {
+		if p.aug.Views > 0 {
+			p.embs = append(p.embs, views...)
+		}
+		if p.frames++; p.frames == p.want {
 			close(p.done)
 			continue
 		}
@@ -288,6 +301,33 @@ func (l *Learner) feedLocked(emb []float32) {
 	}
 	clear(l.pending[len(kept):])
 	l.pending = kept
+}
+
+// WantViews implements ViewTeacher: the augmentation of the first pending
+// teach request that asks for views (Views 0: none wants any). Every
+// pending request that asks for views gets the views made with it.
+func (l *Learner) WantViews() augment.Config {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, p := range l.pending {
+		if p.aug.Views > 0 {
+			return p.aug
+		}
+	}
+	return augment.Config{}
+}
+
+// FeedViews implements ViewTeacher: the views of the frame the next
+// ClassifyFunc call brings.
+func (l *Learner) FeedViews(views [][]float32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.frameViews = l.frameViews[:0]
+	for _, v := range views {
+		if len(v) == l.cfg.Dim {
+			l.frameViews = append(l.frameViews, append([]float32(nil), v...))
+		}
+	}
 }
 
 // Teach learns embs as examples of the label name (created if new;
@@ -324,13 +364,27 @@ func (l *Learner) Teach(name string, embs [][]float32) (learner.Action, error) {
 // TeachFrames teaches the next n frames the pipeline classifies as name.
 // It waits at most LearnConfig.TeachTimeout (or until ctx ends).
 func (l *Learner) TeachFrames(ctx context.Context, name string, n int) (learner.Action, error) {
+	return l.TeachFramesWithViews(ctx, name, n, augment.Config{})
+}
+
+// TeachFramesWithViews is TeachFrames with aug.Views augmented views of
+// each frame taught after it (the pipeline makes them when the daemon's
+// Options.Views is this learner; without that the request times out). Only
+// for labels whose identity survives aug: augment.ShapeConfig turns and
+// recolours, right for "crescent", wrong for "red light" or "left arrow".
+func (l *Learner) TeachFramesWithViews(ctx context.Context, name string, n int, aug augment.Config) (learner.Action, error) {
 	if n < 1 {
 		return learner.Action{}, fmt.Errorf("daemon: teach %d frames", n)
 	}
 	if learner.CanonicalName(name) == "" {
 		return learner.Action{}, fmt.Errorf("daemon: empty label name")
 	}
-	p := &frameTeach{want: n, done: make(chan struct{})}
+	if aug.Views > 0 {
+		if err := aug.Validate(); err != nil {
+			return learner.Action{}, fmt.Errorf("daemon: teach views: %w", err)
+		}
+	}
+	p := &frameTeach{want: n, aug: aug, done: make(chan struct{})}
 	l.mu.Lock()
 	l.pending = append(l.pending, p)
 	l.mu.Unlock()
@@ -358,7 +412,7 @@ func (l *Learner) cancel(p *frameTeach) int {
 			break
 		}
 	}
-	return len(p.embs)
+	return p.frames
 }
 
 // Undo reverts the last n teach actions. For methods that unlearn exactly

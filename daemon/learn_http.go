@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/learner"
 )
 
@@ -22,6 +23,38 @@ type TeachRequest struct {
 	Frames     int         `json:"frames,omitempty"`
 	Embeddings [][]float32 `json:"embeddings,omitempty"`
 	ModelID    string      `json:"model_id,omitempty"`
+	// Views augmented views of each frame are taught after it, made with
+	// the augment preset Augment ("camera" when empty; "shape" also turns
+	// and recolours, for labels that survive that). Frames only.
+	Views   int    `json:"views,omitempty"`
+	Augment string `json:"augment,omitempty"`
+}
+
+// maxTeachViews bounds the views per taught frame: each costs an encode on
+// the frame path.
+const maxTeachViews = 64
+
+// viewConfig is the augmentation a request asks for (Views 0: none).
+func (r TeachRequest) viewConfig() (augment.Config, error) {
+	if r.Views == 0 && r.Augment == "" {
+		return augment.Config{}, nil
+	}
+	if r.Views < 1 || r.Views > maxTeachViews {
+		return augment.Config{}, fmt.Errorf("daemon: views %d outside [1,%d]", r.Views, maxTeachViews)
+	}
+	if r.Frames < 1 {
+		return augment.Config{}, fmt.Errorf("daemon: views are made of frames; embeddings cannot have views")
+	}
+	preset := r.Augment
+	if preset == "" {
+		preset = "camera"
+	}
+	aug, err := augment.Preset(preset)
+	if err != nil {
+		return augment.Config{}, fmt.Errorf("daemon: augment: %w", err)
+	}
+	aug.Views = r.Views
+	return aug, nil
 }
 
 // TeachResponse is the reply to a teach.
@@ -72,7 +105,10 @@ func (l *Learner) serveTeach(w http.ResponseWriter, r *http.Request) {
 		act learner.Action
 		err error
 	)
+	aug, augErr := req.viewConfig()
 	switch {
+	case augErr != nil:
+		err = augErr
 	case (req.Frames > 0) == (len(req.Embeddings) > 0):
 		err = fmt.Errorf("daemon: give frames > 0 or embeddings, not both or neither")
 	case learner.CanonicalName(req.Label) == "":
@@ -80,7 +116,7 @@ func (l *Learner) serveTeach(w http.ResponseWriter, r *http.Request) {
 	case len(req.Embeddings) > 0 && req.ModelID != l.cfg.ModelID:
 		err = fmt.Errorf("%w: embeddings from model %q, daemon runs %q", ErrStateMismatch, req.ModelID, l.cfg.ModelID)
 	case req.Frames > 0:
-		act, err = l.TeachFrames(r.Context(), req.Label, req.Frames)
+		act, err = l.TeachFramesWithViews(r.Context(), req.Label, req.Frames, aug)
 	default:
 		act, err = l.Teach(req.Label, req.Embeddings)
 	}

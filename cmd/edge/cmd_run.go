@@ -151,7 +151,12 @@ func runDaemon(ctx context.Context, env *cliEnv, args []string) int {
 		defer stopButton()
 	}
 
+	var views daemon.ViewTeacher // not a nil *Learner: that would be a non-nil interface
+	if lrn != nil {
+		views = lrn
+	}
 	d, err := daemon.New(daemon.Options{
+		Views:         views,
 		Frames:        throttle,
 		Encoder:       p.enc,
 		Log:           log,

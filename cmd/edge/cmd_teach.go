@@ -21,10 +21,13 @@ func init() {
 }
 
 // teachUsage documents where a teach goes.
-const teachUsage = `usage: edge teach LABEL [--frames N | IMAGE...] [--daemon URL|off] [--config FILE] [--set key=value]
+const teachUsage = `usage: edge teach LABEL [--frames N [--views K [--augment P]] | IMAGE...] [--daemon URL|off] [--config FILE] [--set key=value]
 
 Teaches LABEL ("background" is the none class) to the learner.
   --frames N   the next N frames of the running daemon's camera
+  --views K    also K augmented views of each of those frames (preset P:
+               camera, or shape — any turn and any hue, only for labels
+               that stay true when turned and recoloured, like a shape)
   IMAGE...     PNG or JPEG files, encoded here with the configured model
 
 Where it goes: to the daemon's debug API when --daemon URL is given, or when
@@ -42,6 +45,8 @@ func runTeach(ctx context.Context, env *cliEnv, args []string) int {
 	var cf configFlags
 	cf.register(fs)
 	frames := fs.Int("frames", 0, "teach the next N frames of the running daemon")
+	views := fs.Int("views", 0, "augmented views taught with each of those frames")
+	augPreset := fs.String("augment", "", "preset of those views: camera (default) or shape")
 	daemonURL := fs.String("daemon", "", "debug API of the running daemon (default: http.listen if it answers; \"off\": the state directory)")
 	fs.Usage = func() { fmt.Fprint(env.stderr, teachUsage); fs.PrintDefaults() }
 	// LABEL comes first, flags may follow it.
@@ -78,7 +83,11 @@ func runTeach(ctx context.Context, env *cliEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "edge teach:", err)
 		return 1
 	}
-	req := daemon.TeachRequest{Label: label, Frames: *frames}
+	if (*views != 0 || *augPreset != "") && *frames == 0 {
+		fmt.Fprintln(env.stderr, "edge teach: --views and --augment need --frames")
+		return 2
+	}
+	req := daemon.TeachRequest{Label: label, Frames: *frames, Views: *views, Augment: *augPreset}
 	if *frames > 0 {
 		if base == "" {
 			fmt.Fprintln(env.stderr, "edge teach: --frames needs a running daemon with its debug API (edge run; see --daemon)")

@@ -53,6 +53,21 @@ func TestRunTeachFramesUndoCheckpoint(t *testing.T) {
 	if r := decodeTeach(t, stdout); r.Action.Accepted != 3 {
 		t.Errorf("action %+v", r.Action)
 	}
+	// Views: each of 2 frames and 3 turned-and-recoloured views of it,
+	// made and encoded by the running pipeline.
+	code, stdout, stderr = runEdge(t, nil, "teach", "crescent", "--frames", "2", "--views", "3", "--augment", "shape", "--daemon", base)
+	if code != 0 {
+		t.Fatalf("teach frames with views: exit %d: %s", code, stderr)
+	}
+	if r := decodeTeach(t, stdout); r.Action.Accepted != 2*(1+3) {
+		t.Errorf("frames with views: action %+v, want 8 accepted", r.Action)
+	}
+	for _, bad := range [][]string{{"--views", "65"}, {"--views", "2", "--augment", "fancy"}} {
+		args := append([]string{"teach", "crescent", "--frames", "1", "--daemon", base}, bad...)
+		if code, _, stderr := runEdge(t, nil, args...); code != 1 || !strings.Contains(stderr, bad[len(bad)-1]) {
+			t.Errorf("%v: exit %d: %s", bad, code, stderr)
+		}
+	}
 	code, stdout, stderr = runEdge(t, nil, "teach", "other", "--frames", "2", "--daemon", base)
 	if code != 0 {
 		t.Fatalf("second teach: exit %d: %s", code, stderr)
