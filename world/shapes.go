@@ -161,45 +161,32 @@ func heart(p vec) float64 {
 	return math.Min(d, p.sub(vec{0.354, -0.254}).length()-a)
 }
 
+// polygonShapes are the shapes whose outline is a single polygon.
+var polygonShapes = [numShapes]*polygon{
+	Triangle: &triangleShape, Star: &starShape, Hexagon: &hexagonShape, Arrow: &arrowShape, Bolt: &boltShape,
+	Pentagon: &pentagonShape, Octagon: &octagonShape, Diamond: &diamondShape, Oval: &ovalShape,
+	Trapezoid: &trapezoidShape, Parallelogram: &parallelogramShape, Kite: &kiteShape, Bowtie: &bowtieShape,
+	House: &houseShape,
+}
+
 // sdf evaluates the shape at local point p.
 func (s Shape) sdf(p vec) float64 {
+	if s < numShapes && polygonShapes[s] != nil {
+		return polygonShapes[s].sdf(p)
+	}
 	switch s {
 	case Circle:
 		return p.length() - 0.95
 	case Square:
 		return box(p, 0.74, 0.74)
-	case Triangle:
-		return triangleShape.sdf(p)
-	case Star:
-		return starShape.sdf(p)
 	case Cross:
 		return math.Min(box(p, 0.95, 0.3), box(p, 0.3, 0.95))
 	case Ring:
 		return math.Abs(p.length()-0.7) - 0.24
-	case Hexagon:
-		return hexagonShape.sdf(p)
 	case Heart:
 		return heart(p)
 	case Crescent:
 		return math.Max(p.length()-0.95, 0.78-p.sub(vec{0.42, -0.2}).length())
-	case Arrow:
-		return arrowShape.sdf(p)
-	case Bolt:
-		return boltShape.sdf(p)
-	case Pentagon:
-		return pentagonShape.sdf(p)
-	case Octagon:
-		return octagonShape.sdf(p)
-	case Diamond:
-		return diamondShape.sdf(p)
-	case Oval:
-		return ovalShape.sdf(p)
-	case Trapezoid:
-		return trapezoidShape.sdf(p)
-	case Parallelogram:
-		return parallelogramShape.sdf(p)
-	case Kite:
-		return kiteShape.sdf(p)
 	case Frame:
 		// A square with a square hole; max(a, -b) stays 1-Lipschitz.
 		return math.Max(box(p, 0.74, 0.74), -box(p, 0.4, 0.4))
@@ -207,14 +194,10 @@ func (s Shape) sdf(p vec) float64 {
 		return box(p, 0.88, 0.48)
 	case Drop:
 		return drop(p)
-	case Bowtie:
-		return bowtieShape.sdf(p)
 	case Clover:
 		return discs(p, [3]float64{0, -0.5, 0.42}, [3]float64{0.433, 0.25, 0.42}, [3]float64{-0.433, 0.25, 0.42}, [3]float64{0, 0, 0.3})
 	case Capsule:
 		return segment(p, vec{-0.5, 0}, vec{0.5, 0}) - 0.45
-	case House:
-		return houseShape.sdf(p)
 	case Cloud:
 		return discs(p, [3]float64{-0.45, 0.1, 0.4}, [3]float64{0, -0.2, 0.5}, [3]float64{0.45, 0.1, 0.4}, [3]float64{0, 0.2, 0.4})
 	}
