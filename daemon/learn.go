@@ -452,7 +452,20 @@ type LearnerStatus struct {
 	Classes    []ClassStatus     `json:"classes"`
 	History    []learner.Action  `json:"history"`
 	Replay     int               `json:"replay_examples"`
+	// PendingFrames is how many frames teach requests still wait for.
+	PendingFrames int `json:"pending_teach_frames"`
 	Footprint  learner.Footprint `json:"footprint"`
+}
+
+// PendingFrames is how many more frames the pending teach requests wait for.
+func (l *Learner) PendingFrames() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, p := range l.pending {
+		n += p.want - p.frames
+	}
+	return n
 }
 
 // Status reports the learner's state.
@@ -464,6 +477,7 @@ func (l *Learner) Status() LearnerStatus {
 		t, p := l.trainer.Counts(s.ID(i))
 		st.Classes = append(st.Classes, ClassStatus{ID: s.ID(i).String(), Name: s.Name(i), Text: s.Text(i) != nil, Taught: t, Pseudo: p})
 	}
+	st.PendingFrames = l.PendingFrames()
 	l.mu.Lock()
 	st.Version, st.Checkpoint, st.Replay = l.changes, l.seq, l.replay.Len()
 	l.mu.Unlock()
