@@ -444,17 +444,17 @@ type ClassStatus struct {
 
 // LearnerStatus is what GET /api/v1/learner reports.
 type LearnerStatus struct {
-	Method     string            `json:"method"`
-	ModelID    string            `json:"model_id"`
-	Version    uint64            `json:"version"` // bumped by every change
-	Checkpoint uint64            `json:"checkpoint"`
-	Pseudo     bool              `json:"pseudo_labels"`
-	Classes    []ClassStatus     `json:"classes"`
-	History    []learner.Action  `json:"history"`
-	Replay     int               `json:"replay_examples"`
+	Method     string           `json:"method"`
+	ModelID    string           `json:"model_id"`
+	Version    uint64           `json:"version"` // bumped by every change
+	Checkpoint uint64           `json:"checkpoint"`
+	Pseudo     bool             `json:"pseudo_labels"`
+	Classes    []ClassStatus    `json:"classes"`
+	History    []learner.Action `json:"history"`
+	Replay     int              `json:"replay_examples"`
 	// PendingFrames is how many frames teach requests still wait for.
-	PendingFrames int `json:"pending_teach_frames"`
-	Footprint  learner.Footprint `json:"footprint"`
+	PendingFrames int               `json:"pending_teach_frames"`
+	Footprint     learner.Footprint `json:"footprint"`
 }
 
 // PendingFrames is how many more frames the pending teach requests wait for.
