@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -379,5 +380,35 @@ func TestDeviceRefusesBadGlobals(t *testing.T) {
 	expect("downgrade after restart", ErrNotNewer, wire.Accepted)
 	if active, _, _ := app2.snapshot(); active != 6 {
 		t.Errorf("active after restart %d, want 6", active)
+	}
+}
+
+// A delta larger than the wire limit the hub decodes under is refused at
+// enqueue with an error that names both sizes, and nothing is queued.
+func TestDeviceRefusesOversizeDelta(t *testing.T) {
+	d, ob := testDevice(t, "tcp://127.0.0.1:1", "d1", t.TempDir(), &fakeApplier{}, func(o *DeviceOptions) {
+		o.Config.Wire.MaxBytes = 1024
+	})
+	big := &learner.Delta{Method: "finetune", Dim: tDim, ID: 1, Examples: 1,
+		Tensors: []learner.Tensor{{Name: "w", Shape: []int{512, tDim}, Data: make([]float32, 512*tDim)}}}
+	for i := range big.Tensors[0].Data {
+		big.Tensors[0].Data[i] = float32(i%7) - 3
+	}
+	p, err := wire.FromDelta(big, wire.Compression{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Enqueue(p)
+	if !errors.Is(err, wire.ErrOversize) || !strings.Contains(err.Error(), "max_bytes 1024") {
+		t.Fatalf("oversize delta: %v", err)
+	}
+	if ob.Len() != 0 {
+		t.Fatalf("%d entries queued", ob.Len())
+	}
+	if _, err := d.Enqueue(devPayload(0, 2)); err != nil {
+		t.Fatalf("a small delta after the refusal: %v", err)
+	}
+	if ob.Len() != 1 {
+		t.Fatalf("%d entries queued, want 1", ob.Len())
 	}
 }
