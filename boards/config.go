@@ -8,6 +8,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/clipfleet/clipfleet/augment"
 )
 
 // Config is the `boards:` section of the daemon's configuration.
@@ -53,6 +55,30 @@ type GPIOConfig struct {
 	// the button unused.
 	ButtonLabel  string `yaml:"button_label"`
 	ButtonFrames int    `yaml:"button_frames"`
+	// ButtonViews augmented views of each of those frames are taught
+	// after it (0: none), made with the augment preset ButtonAugment
+	// ("camera" when empty; "shape" also turns and recolours — only for a
+	// label that stays true when turned and recoloured).
+	ButtonViews   int    `yaml:"button_views"`
+	ButtonAugment string `yaml:"button_augment"`
+}
+
+// ButtonViewConfig is the augmentation a press teaches with (Views 0:
+// none).
+func (g GPIOConfig) ButtonViewConfig() (augment.Config, error) {
+	if g.ButtonViews == 0 {
+		return augment.Config{}, nil
+	}
+	preset := g.ButtonAugment
+	if preset == "" {
+		preset = "camera"
+	}
+	aug, err := augment.Preset(preset)
+	if err != nil {
+		return augment.Config{}, err
+	}
+	aug.Views = g.ButtonViews
+	return aug, nil
 }
 
 // Auto is Config.Board's value for detection; PinNone disables a pin.
@@ -126,6 +152,12 @@ func (c Config) Validate() error {
 	}
 	if g.ButtonFrames < 0 || g.ButtonFrames > 100 {
 		return bad("gpio.button_frames", "%d outside [0, 100] (0: 5)", g.ButtonFrames)
+	}
+	if g.ButtonViews < 0 || g.ButtonViews > 64 {
+		return bad("gpio.button_views", "%d outside [0, 64]", g.ButtonViews)
+	}
+	if _, err := augment.Preset(g.ButtonAugment); g.ButtonAugment != "" && err != nil {
+		return bad("gpio.button_augment", "%v", err)
 	}
 	return nil
 }

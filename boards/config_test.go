@@ -37,6 +37,8 @@ func TestConfigValidate(t *testing.T) {
 		{"long debounce", func(c *Config) { c.GPIO.Debounce = 2 * time.Second }, "boards.gpio.debounce"},
 		{"blank button label", func(c *Config) { c.GPIO.ButtonLabel = "  " }, "boards.gpio.button_label"},
 		{"button frames", func(c *Config) { c.GPIO.ButtonFrames = 1000 }, "boards.gpio.button_frames"},
+		{"button views", func(c *Config) { c.GPIO.ButtonViews = 65 }, "boards.gpio.button_views"},
+		{"button augment", func(c *Config) { c.GPIO.ButtonAugment = "fancy" }, "boards.gpio.button_augment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

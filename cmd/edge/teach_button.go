@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/boards"
 	"github.com/clipfleet/clipfleet/capture"
 	"github.com/clipfleet/clipfleet/learner"
@@ -13,7 +14,7 @@ import (
 
 // frameTeacher is the part of daemon.Learner the teach button uses.
 type frameTeacher interface {
-	TeachFrames(ctx context.Context, name string, n int) (learner.Action, error)
+	TeachFramesWithViews(ctx context.Context, name string, n int, aug augment.Config) (learner.Action, error)
 }
 
 // defaultButtonFrames is how many frames one press teaches.
@@ -21,7 +22,7 @@ const defaultButtonFrames = 5
 
 // startTeachButton wires the board's teach button (pin; "" or "none":
 // none) to the learner: each press teaches the next button_frames frames
-// as boards.gpio.button_label. A press while a teach is running is ignored
+// as boards.gpio.button_label, each with button_views augmented views. A press while a teach is running is ignored
 // (the frames it would name are the same ones). Nothing here stops the
 // daemon: a missing pin or label is logged. stop waits for the button and
 // any running teach.
@@ -46,6 +47,11 @@ func startTeachButton(ctx context.Context, g boards.GPIOConfig, pin string, t fr
 	if frames <= 0 {
 		frames = defaultButtonFrames
 	}
+	aug, err := g.ButtonViewConfig()
+	if err != nil { // Validate refuses this config; a caller that skipped it gets no views
+		log.Warn("teach button: no views", "err", err)
+		aug = augment.Config{}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var busy atomic.Bool
 	var teaches sync.WaitGroup
@@ -61,7 +67,7 @@ func startTeachButton(ctx context.Context, g boards.GPIOConfig, pin string, t fr
 			go func() {
 				defer teaches.Done()
 				defer busy.Store(false)
-				act, err := t.TeachFrames(ctx, g.ButtonLabel, frames)
+				act, err := t.TeachFramesWithViews(ctx, g.ButtonLabel, frames, aug)
 				if err != nil {
 					log.Warn("teach button: teach failed", "label", g.ButtonLabel, "err", err)
 					return
@@ -70,7 +76,7 @@ func startTeachButton(ctx context.Context, g boards.GPIOConfig, pin string, t fr
 			}()
 		})
 	}()
-	log.Info("teach button ready", "pin", pin, "label", g.ButtonLabel, "frames", frames)
+	log.Info("teach button ready", "pin", pin, "label", g.ButtonLabel, "frames", frames, "views", aug.Views)
 	return func() {
 		cancel()
 		<-done

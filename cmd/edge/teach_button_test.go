@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
+	"github.com/clipfleet/clipfleet/augment"
 	"github.com/clipfleet/clipfleet/boards"
 	"github.com/clipfleet/clipfleet/learner"
 )
@@ -21,9 +23,11 @@ import (
 type blockingTeacher struct {
 	calls   chan string
 	release chan struct{}
+	views   atomic.Int64 // of the last request
 }
 
-func (b *blockingTeacher) TeachFrames(ctx context.Context, name string, n int) (learner.Action, error) {
+func (b *blockingTeacher) TeachFramesWithViews(ctx context.Context, name string, n int, aug augment.Config) (learner.Action, error) {
+	b.views.Store(int64(aug.Views))
 	b.calls <- name
 	select {
 	case <-b.release:
@@ -39,7 +43,7 @@ func TestTeachButtonTeachesTheConfiguredLabel(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = gpioreg.Unregister(pin.N) })
 	teacher := &blockingTeacher{calls: make(chan string, 4), release: make(chan struct{})}
-	g := boards.GPIOConfig{ButtonLabel: "dock", ButtonFrames: 3}
+	g := boards.GPIOConfig{ButtonLabel: "dock", ButtonFrames: 3, ButtonViews: 2, ButtonAugment: "shape"}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	stop := startTeachButton(context.Background(), g, pin.N, teacher, nil, log)
 	defer stop()
@@ -51,8 +55,8 @@ func TestTeachButtonTeachesTheConfiguredLabel(t *testing.T) {
 	press()
 	select {
 	case name := <-teacher.calls:
-		if name != "dock" {
-			t.Fatalf("taught %q, want dock", name)
+		if name != "dock" || teacher.views.Load() != 2 {
+			t.Fatalf("taught %q with %d views, want dock with 2", name, teacher.views.Load())
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("a press taught nothing")
