@@ -91,6 +91,25 @@ func Preset(name string) (Config, error) {
 	return Config{}, fmt.Errorf("%w %q (have camera, shape)", ErrUnknownPreset, name)
 }
 
+// PresetViews is the named preset ("" is "camera") making views augmented
+// views of each taught frame, validated; with views 0 it is the zero Config
+// (no views), though the name is still checked. It is how a teach request
+// or the teach button spells its augmentation.
+func PresetViews(name string, views int) (Config, error) {
+	if name == "" {
+		name = "camera"
+	}
+	c, err := Preset(name)
+	if err != nil || views == 0 {
+		return Config{}, err
+	}
+	c.Views = views
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
 // Validate checks c without side effects.
 func (c Config) Validate() error {
 	var errs []error

@@ -31,6 +31,32 @@ func TestPresets(t *testing.T) {
 	}
 }
 
+// PresetViews: "" is camera, views 0 is no augmentation (the name still
+// checked), out-of-range views are refused.
+func TestPresetViews(t *testing.T) {
+	cam, _ := Preset("camera")
+	cam.Views = 3
+	if c, err := PresetViews("", 3); err != nil || c != cam {
+		t.Errorf(`PresetViews("", 3) = %+v, %v; want camera with 3 views`, c, err)
+	}
+	shape, _ := Preset("shape")
+	shape.Views = 4
+	if c, err := PresetViews("shape", 4); err != nil || c != shape {
+		t.Errorf(`PresetViews("shape", 4) = %+v, %v`, c, err)
+	}
+	if c, err := PresetViews("shape", 0); err != nil || c != (Config{}) {
+		t.Errorf(`PresetViews("shape", 0) = %+v, %v; want the zero Config`, c, err)
+	}
+	if _, err := PresetViews("fancy", 0); !errors.Is(err, ErrUnknownPreset) {
+		t.Errorf("unknown preset with no views: %v", err)
+	}
+	for _, v := range []int{-1, 257} {
+		if _, err := PresetViews("camera", v); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("%d views: %v", v, err)
+		}
+	}
+}
+
 func TestConfigValidate(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("default: %v", err)

@@ -66,19 +66,7 @@ type GPIOConfig struct {
 // ButtonViewConfig is the augmentation a press teaches with (Views 0:
 // none).
 func (g GPIOConfig) ButtonViewConfig() (augment.Config, error) {
-	if g.ButtonViews == 0 {
-		return augment.Config{}, nil
-	}
-	preset := g.ButtonAugment
-	if preset == "" {
-		preset = "camera"
-	}
-	aug, err := augment.Preset(preset)
-	if err != nil {
-		return augment.Config{}, err
-	}
-	aug.Views = g.ButtonViews
-	return aug, nil
+	return augment.PresetViews(g.ButtonAugment, g.ButtonViews)
 }
 
 // Auto is Config.Board's value for detection; PinNone disables a pin.
@@ -156,7 +144,8 @@ func (c Config) Validate() error {
 	if g.ButtonViews < 0 || g.ButtonViews > 64 {
 		return bad("gpio.button_views", "%d outside [0, 64]", g.ButtonViews)
 	}
-	if _, err := augment.Preset(g.ButtonAugment); g.ButtonAugment != "" && err != nil {
+	// With the views in range, only the preset name can be wrong.
+	if _, err := g.ButtonViewConfig(); err != nil {
 		return bad("gpio.button_augment", "%v", err)
 	}
 	return nil

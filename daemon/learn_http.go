@@ -45,15 +45,10 @@ func (r TeachRequest) viewConfig() (augment.Config, error) {
 	if r.Frames < 1 {
 		return augment.Config{}, fmt.Errorf("daemon: views are made of frames; embeddings cannot have views")
 	}
-	preset := r.Augment
-	if preset == "" {
-		preset = "camera"
-	}
-	aug, err := augment.Preset(preset)
+	aug, err := augment.PresetViews(r.Augment, r.Views)
 	if err != nil {
 		return augment.Config{}, fmt.Errorf("daemon: augment: %w", err)
 	}
-	aug.Views = r.Views
 	return aug, nil
 }
 

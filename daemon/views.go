@@ -12,6 +12,8 @@ import (
 // (the Learner implements it). After each frame is encoded the pipeline
 // asks WantViews; when it returns Views > 0 the views of that frame are
 // made, encoded and handed to FeedViews before Classify sees the frame.
+// The views are the pipeline's buffers, valid only during the call:
+// FeedViews copies what it keeps.
 type ViewTeacher interface {
 	WantViews() augment.Config
 	FeedViews(views [][]float32)
@@ -24,6 +26,7 @@ type viewMaker struct {
 	pre    *preprocess.Preprocessor
 	tensor preprocess.Tensor
 	rgb    []byte
+	embs   [][]float32 // reused: FeedViews copies
 }
 
 // teachViews gives opts.Views the views of slot s's frame if it wants any.
@@ -55,8 +58,11 @@ func (d *Daemon) makeViews(ctx context.Context, s *slot, aug augment.Config) ([]
 	}
 	vm := d.views
 	f := &s.frame
-	out := make([][]float32, 0, aug.Views)
-	for i := 0; i < aug.Views; i++ {
+	for len(vm.embs) < aug.Views {
+		vm.embs = append(vm.embs, make([]float32, d.info.EmbeddingDim))
+	}
+	out := vm.embs[:aug.Views]
+	for i, emb := range out {
 		var err error
 		// Seeded by the frame's sequence number: the same views of the
 		// same frame on every run.
@@ -66,11 +72,9 @@ func (d *Daemon) makeViews(ctx context.Context, s *slot, aug augment.Config) ([]
 		if err := vm.pre.Image(&vm.tensor, vm.rgb, f.Width, f.Height); err != nil {
 			return nil, fmt.Errorf("daemon: preprocess view %d of frame %d: %w", i, f.Seq, err)
 		}
-		emb := make([]float32, d.info.EmbeddingDim)
 		if err := d.opts.Encoder.EncodeImage(ctx, &vm.tensor, emb); err != nil {
 			return nil, fmt.Errorf("daemon: encode view %d of frame %d: %w", i, f.Seq, err)
 		}
-		out = append(out, emb)
 	}
 	return out, nil
 }

@@ -57,7 +57,11 @@ func (v *viewRecorder) WantViews() augment.Config {
 func (v *viewRecorder) FeedViews(views [][]float32) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.fed = append(v.fed, views)
+	kept := make([][]float32, len(views)) // the pipeline reuses its buffers
+	for i, e := range views {
+		kept[i] = append([]float32(nil), e...)
+	}
+	v.fed = append(v.fed, kept)
 }
 
 // The encode stage makes, preprocesses and encodes the views a teacher

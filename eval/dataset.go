@@ -281,7 +281,7 @@ func build(ctx context.Context, enc accel.Encoder, tok *tokenizer.Tokenizer, sc 
 	if ds.Text, err = e.text(ctx, names, templates); err != nil {
 		return nil, e.stats, err
 	}
-	if ds.Views, err = e.views(ctx, sc, ds, cfg.FewShot, max(cfg.FewShotDraws, 1), cfg.TeachAugment); err != nil {
+	if ds.Views, err = e.views(ctx, sc, ds, cfg.FewShot, cfg.FewShotDraws, cfg.TeachAugment); err != nil {
 		return nil, e.stats, err
 	}
 	e.stats.Took = time.Since(t0)

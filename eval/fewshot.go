@@ -38,8 +38,9 @@ var ErrNoViews = errors.New("eval: dataset has no teach views for this configura
 // seeded shuffle of each class. Every selection lists its items in training
 // order (classes interleaved, as a device meets them). A class with fewer
 // than shots pictures gives all it has; count is the per-class size of a
-// selection.
+// selection. There is always at least one draw.
 func fewShotDraws(class []int32, classes, shots, draws int) (picks [][]int, count []int) {
+	draws = max(draws, 1)
 	byClass := make([][]int, classes)
 	for i, c := range class {
 		byClass[c] = append(byClass[c], i)
@@ -93,8 +94,7 @@ func NeverNamed(ctx context.Context, ds *Dataset, name string, cfg Config, log *
 		return nil, nil
 	}
 	task := &ds.Tasks[j]
-	draws := max(cfg.FewShotDraws, 1)
-	picks, count := fewShotDraws(task.Train.Class, len(task.Classes), cfg.FewShot, draws)
+	picks, count := fewShotDraws(task.Train.Class, len(task.Classes), cfg.FewShot, cfg.FewShotDraws)
 	for c, n := range count {
 		if n < cfg.FewShot {
 			return nil, fmt.Errorf("eval: %s: class %s has %d training examples, fewer than few_shot %d", task.Name, task.Classes[c], n, cfg.FewShot)

@@ -48,8 +48,6 @@ type teachPair struct {
 	topPlain, topViews []string
 }
 
-func (p *teachPair) WantViews() augment.Config   { return p.views.WantViews() }
-func (p *teachPair) FeedViews(views [][]float32) { p.views.FeedViews(views) }
 func (p *teachPair) classify(emb []float32) []daemon.Label {
 	// Decided before classifying: the frame that completes a teach request
 	// lets the test go on (and start recording) while this call runs.
@@ -130,8 +128,7 @@ func TestTeachViewsOnTheDevice(t *testing.T) {
 	var cur *teachPair
 	var curMu sync.Mutex
 	current := func() *teachPair { curMu.Lock(); defer curMu.Unlock(); return cur }
-	fwd := &forwardViews{current: current}
-	d, err := daemon.New(daemon.Options{Frames: q, Encoder: enc, Views: fwd,
+	d, err := daemon.New(daemon.Options{Frames: q, Encoder: enc, Views: &forwardViews{current: current},
 		Classify: func(emb []float32) []daemon.Label { return current().classify(emb) }})
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +218,7 @@ func TestTeachViewsOnTheDevice(t *testing.T) {
 	}
 	cancel()
 	<-runDone
-	mp, mv := meanOf(accPlain), meanOf(accViews)
+	mp, mv := mean(accPlain), mean(accViews)
 	t.Logf("mean over %d draws: frames alone %.1f%%, with views %.1f%%", draws, mp, mv)
 	// Well above chance (33.3) either way; the views' gain is a property of
 	// many draws, so it is asserted only when there are many.
@@ -233,16 +230,9 @@ func TestTeachViewsOnTheDevice(t *testing.T) {
 	}
 }
 
-// forwardViews hands the pipeline's view requests to the current pair.
+// forwardViews hands the pipeline's view requests to the current pair's
+// learner that is taught with views.
 type forwardViews struct{ current func() *teachPair }
 
-func (f *forwardViews) WantViews() augment.Config   { return f.current().WantViews() }
-func (f *forwardViews) FeedViews(views [][]float32) { f.current().FeedViews(views) }
-
-func meanOf(v []float64) float64 {
-	var s float64
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
+func (f *forwardViews) WantViews() augment.Config   { return f.current().views.WantViews() }
+func (f *forwardViews) FeedViews(views [][]float32) { f.current().views.FeedViews(views) }

@@ -199,11 +199,11 @@ func (d *Device) Enqueue(p *wire.Payload) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if max := d.cfg.Wire.MaxBytes; len(b) > max {
+	if limit := d.cfg.Wire.MaxBytes; len(b) > limit {
 		// The hub decodes under the same limit: queueing it would only
 		// earn an oversize reject after the upload.
 		return 0, fmt.Errorf("mqtt: delta of %d bytes exceeds wire.max_bytes %d; the hub would refuse it (raise max_bytes on the hub and every device): %w",
-			len(b), max, wire.ErrOversize)
+			len(b), limit, wire.ErrOversize)
 	}
 	if err := d.opts.Outbox.Put(p.Seq, b); err != nil {
 		return 0, err
